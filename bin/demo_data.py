@@ -1,0 +1,116 @@
+# Demo data for bin/run, executed inside `odoo-bin shell` (``env`` is provided).
+# Idempotent: it does its work once per database, marked by a system parameter.
+# Mail really goes through the local SMTP sink, so failures are genuine SMTP
+# replies (550 5.1.1, 552 5.3.4, ...), not hand-written states.
+import os
+from datetime import timedelta
+
+from odoo import fields
+
+ICP = env["ir.config_parameter"].sudo()  # noqa: F821 (env is given by odoo-bin shell)
+if ICP.get_param("mail_reliability.demo_loaded"):
+    print("demo: already loaded")
+else:
+    env = env  # noqa: F821,PLW0127
+    port = int(os.environ.get("MR_SMTP_PORT", "2525"))
+    env["ir.mail_server"].create(
+        {
+            "name": "Local SMTP sink (fault-injecting)",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_encryption": "none",
+            "sequence": 1,
+        }
+    )
+    domain = env["mail.alias.domain"].search([("name", "=", "example.com")], limit=1) or env[
+        "mail.alias.domain"
+    ].create({"name": "example.com"})
+    env.company.alias_domain_id = domain
+
+    admin = env.ref("base.user_admin")
+    Partner = env["res.partner"]
+    customer = Partner.create(
+        {"name": "Deco Addict (demo)", "email": "info@deco-addict.example.com"}
+    )
+    bad = Partner.create({"name": "Bob Unknown", "email": "unknown-bob@example.com"})
+    good = Partner.create({"name": "Alice Reachable", "email": "alice@example.com"})
+    big = Partner.create({"name": "Tom Toobig", "email": "toobig-tom@example.com"})
+
+    as_admin = customer.with_user(admin)
+    as_admin.message_post(
+        body="Hello Alice, here is the quotation we discussed.",
+        partner_ids=good.ids,
+        message_type="comment",
+        subtype_xmlid="mail.mt_comment",
+    )
+    as_admin.message_post(
+        body="Hello Bob, your order has shipped.",
+        partner_ids=bad.ids,
+        message_type="comment",
+        subtype_xmlid="mail.mt_comment",
+    )
+    env.cr.commit()  # post-commit hooks send the chatter mail through the sink now
+
+    Mail = env["mail.mail"]
+    failing = Mail.create(
+        [
+            {
+                "subject": "Catalogue (large attachment)",
+                "body_html": "<p>Our catalogue.</p>",
+                "email_from": "admin@example.com",
+                "email_to": big.email,
+                "auto_delete": False,
+            },
+            {
+                "subject": "Invoice reminder",
+                "body_html": "<p>Reminder.</p>",
+                "email_from": "admin@example.com",
+                "email_to": "full-mailbox@example.com",
+                "auto_delete": False,
+            },
+        ]
+    )
+    failing.send(raise_exception=False)
+    Mail.create(
+        [
+            {
+                "subject": f"Queued notice {n}",
+                "body_html": f"<p>Queued notice {n}.</p>",
+                "email_from": "admin@example.com",
+                "email_to": f"customer{n}@example.com",
+                "auto_delete": False,
+            }
+            for n in (1, 2, 3)
+        ]
+    )
+
+    if "mailing.mailing" in env:
+        contacts = env["mailing.contact"].create(
+            [
+                {"name": f"Subscriber {n}", "email": f"subscriber{n}@example.com"}
+                for n in range(1, 6)
+            ]
+        )
+        mlist = env["mailing.list"].create(
+            {"name": "Newsletter (demo)", "contact_ids": [(6, 0, contacts.ids)]}
+        )
+        mailing = env["mailing.mailing"].create(
+            {
+                "subject": "December newsletter",
+                "body_html": "<p>Season's greetings from the demo company.</p>",
+                "mailing_model_id": env.ref("mass_mailing.model_mailing_list").id,
+                "contact_list_ids": [(6, 0, mlist.ids)],
+                "schedule_type": "scheduled",
+                "schedule_date": fields.Datetime.now() + timedelta(days=1),
+            }
+        )
+        mailing.action_put_in_queue()
+
+    ICP.set_param("mail_reliability.demo_loaded", fields.Datetime.now())
+    env.cr.commit()
+    notifs = env["mail.notification"].search([("res_partner_id", "in", (bad | good).ids)])
+    for notif in notifs:
+        email, status = notif.res_partner_id.email, notif.notification_status
+        print(f"demo: chatter notification to {email}: {status}")
+    for mail in Mail.search([]):
+        print(f"demo: queue mail {mail.subject!r}: {mail.state}")

@@ -1,0 +1,18 @@
+# Copyright 2026 mail_reliability contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "Mail Reliability",
+    "summary": "Dependable, diagnosable outgoing and incoming email: failure "
+    "classification, retries, quotas, bounces and health checks",
+    "version": "18.0.1.0.0",
+    "category": "Productivity/Discuss",
+    "website": "https://github.com/mail-reliability/mail_reliability",
+    "author": "mail_reliability contributors",
+    "license": "LGPL-3",
+    "depends": ["mail"],
+    "data": [
+        "security/ir.model.access.csv",
+    ],
+    "installable": True,
+    "auto_install": False,
+}
