@@ -12,6 +12,9 @@
     "depends": ["mail"],
     "data": [
         "security/ir.model.access.csv",
+        "data/ir_config_parameter_data.xml",
+        "wizard/mail_mail_retry_wizard_views.xml",
+        "views/mail_mail_views.xml",
     ],
     "installable": True,
     "auto_install": False,

@@ -1,2 +1,8 @@
 # Copyright 2026 mail_reliability contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+
+from . import ir_config_parameter
+from . import ir_cron
+from . import ir_mail_server
+from . import mail_mail
+from . import mail_notification

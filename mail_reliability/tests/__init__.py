@@ -3,3 +3,8 @@
 
 from . import test_module_install
 from . import test_smtp_sink
+from . import test_mail_mail_outcomes
+from . import test_mail_mail_concurrency
+from . import test_cron_guard
+from . import test_smtp_status
+from . import test_retry_policy

@@ -18,6 +18,13 @@ from odoo.tests import common
 from .smtp_sink import SmtpSink
 
 
+@contextlib.contextmanager
+def real_smtp():
+    """Deliberately lift Odoo's test-mode SMTP block for this block only."""
+    with patch.object(odoo_module, "current_test", False):
+        yield
+
+
 class SmtpSinkCase(common.TransactionCase):
     """TransactionCase with a fault-injecting SMTP sink as the only outgoing server."""
 
@@ -48,7 +55,7 @@ class SmtpSinkCase(common.TransactionCase):
     @contextlib.contextmanager
     def real_smtp(self):
         """Deliberately lift Odoo's test-mode SMTP block for this block only."""
-        with patch.object(odoo_module, "current_test", False):
+        with real_smtp():
             yield self.sink
 
     def create_outgoing_mail(self, email_to, **values):

@@ -37,14 +37,15 @@ class TestSmtpSinkDelivery(SmtpSinkCase):
             self.env["mail.mail"].process_email_queue(ids=mail.ids)
         self.assertEqual(mail.state, "exception")
         self.assertIn("5.1.1", mail.failure_reason)
+        self.assertEqual(mail.failure_type, "mail_smtp_recipient")
         self.assertEqual(self.sink.deliveries, [])
 
-    def test_refused_connection_fails_the_mail(self):
+    def test_refused_connection_defers_the_mail(self):
         mail = self.create_outgoing_mail("customer@example.com", auto_delete=False)
         self.sink.refuse_connections()
         with self.real_smtp():
             self.env["mail.mail"].process_email_queue(ids=mail.ids)
-        self.assertEqual(mail.state, "exception")
+        self.assertEqual((mail.state, mail.failure_type), ("outgoing", "mail_smtp_temporary"))
         self.sink.accept_connections()
         self.assertEqual(self.sink.deliveries, [])
 

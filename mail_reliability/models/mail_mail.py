@@ -1,0 +1,488 @@
+# Copyright 2026 mail_reliability contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The outgoing pipeline: FIFO pick, one sender per mail, outcome -> state.
+
+* ``process_email_queue`` picks the oldest due mail first (stock: newest).
+* ``_send`` locks each mail row (``FOR UPDATE SKIP LOCKED``) right before
+  sending it, so the cron and "Send Now" never send the same mail twice.
+* ``_mr_apply_outcome`` is the one place that turns what the SMTP server
+  said into a state: sent, deferred (``outgoing`` + ``scheduled_date``,
+  Postfix-style backoff) or failed (``exception``), per recipient.
+"""
+
+import logging
+import smtplib
+from datetime import datetime
+
+from psycopg2 import errors as pg_errors
+
+from odoo import _, api, fields, models, tools
+from odoo.tools import SQL
+
+from ..tools import retry_policy
+from ..tools.smtp_status import (
+    FAILURE_TYPES,
+    SmtpVerdict,
+    classify_exception,
+    explain_failure,
+)
+from .ir_mail_server import CONNECT_KEY, outcome_register
+
+_logger = logging.getLogger(__name__)
+
+FAILURE_SELECTION = list(FAILURE_TYPES.items())
+QUEUE_CRON_XMLID = "mail.ir_cron_mail_scheduler_action"
+
+
+class MailMail(models.Model):
+    _inherit = "mail.mail"
+
+    failure_type = fields.Selection(selection_add=FAILURE_SELECTION)
+    smtp_code = fields.Integer(
+        "SMTP Code", readonly=True, copy=False, help="Basic SMTP reply code of the last failure"
+    )
+    smtp_status = fields.Char(
+        "SMTP Status",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="Enhanced status code (RFC 3463) of the last failure, e.g. 5.1.1",
+    )
+    retry_count = fields.Integer(
+        "Attempts Deferred",
+        readonly=True,
+        copy=False,
+        help="How many times a temporary failure postponed this mail",
+    )
+    first_attempt_date = fields.Datetime(
+        readonly=True, copy=False, help="First failed attempt; the retry window starts here"
+    )
+    failure_explanation = fields.Text(compute="_compute_failure_explanation")
+    recipient_domain = fields.Char(
+        compute="_compute_recipient_domain",
+        store=True,
+        index="btree_not_null",
+        help="Domain of the first recipient, to group failures by provider",
+    )
+
+    @api.depends("failure_type", "smtp_code", "smtp_status", "failure_reason")
+    def _compute_failure_explanation(self):
+        for mail in self:
+            mail.failure_explanation = explain_failure(
+                mail.failure_type, mail.smtp_code, mail.smtp_status, mail.failure_reason
+            )
+
+    @api.depends("email_to", "recipient_ids.email_normalized")
+    def _compute_recipient_domain(self):
+        for mail in self:
+            emails = tools.email_normalize_all(mail.email_to or "") + [
+                email for email in mail.recipient_ids.mapped("email_normalized") if email
+            ]
+            mail.recipient_domain = emails[0].rsplit("@", 1)[-1] if emails else False
+
+    @api.model
+    def _search(self, domain, offset=0, limit=None, order=None):
+        query = super()._search(domain, offset=offset, limit=limit, order=order)
+        # search() passes the default order explicitly; search_count() passes none.
+        if self.env.context.get("mail_reliability_fifo") and order == self._order:
+            # FIFO: oldest due first. A mail scheduled for later counts from its schedule.
+            query.order = SQL(
+                'COALESCE("mail_mail"."scheduled_date", "mail_mail"."create_date"), '
+                '"mail_mail"."id"'
+            )
+        return query
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        mails = super().create(vals_list)
+        mails._mr_trigger_queue_at_schedule()
+        return mails
+
+    def write(self, vals):
+        res = super().write(vals)
+        if vals.get("scheduled_date"):
+            self._mr_trigger_queue_at_schedule()
+        return res
+
+    # ------------------------------------------------------------------
+    # Actions (form, list, bulk)
+    # ------------------------------------------------------------------
+    def action_retry(self):
+        """Requeue failed or cancelled mail (and make deferred mail due now)."""
+        self._mr_requeue(self.filtered(lambda m: m.state in ("exception", "cancel", "outgoing")))
+        return True
+
+    def mark_outgoing(self):
+        self._mr_requeue(self)
+        return True
+
+    def action_send_now(self):
+        """Send at once, whatever the state that allows sending again."""
+        mails = self.filtered(lambda m: m.state in ("outgoing", "exception", "cancel"))
+        self._mr_requeue(mails)
+        mails.send(raise_exception=False)
+        return True
+
+    def cancel(self):
+        return self.filtered(lambda m: m.state in ("outgoing", "exception")).write(
+            {"state": "cancel"}
+        )
+
+    def action_cancel(self):
+        self.cancel()
+        return True
+
+    @api.model
+    def _mr_requeue(self, mails):
+        """Back to the queue with a fresh retry window; the next cron run sends it."""
+        mails.write(
+            {
+                "state": "outgoing",
+                "scheduled_date": False,
+                "retry_count": 0,
+                "first_attempt_date": False,
+            }
+        )
+
+    # ------------------------------------------------------------------
+    # Queue processing
+    # ------------------------------------------------------------------
+    @api.model
+    def process_email_queue(self, ids=None, batch_size=1000):
+        return super(MailMail, self.with_context(mail_reliability_fifo=True)).process_email_queue(
+            ids=ids, batch_size=batch_size
+        )
+
+    def send(self, auto_commit=False, raise_exception=False, post_send_callback=None):
+        self.env.cr.cache.pop(CONNECT_KEY, None)
+        return super().send(
+            auto_commit=auto_commit,
+            raise_exception=raise_exception,
+            post_send_callback=post_send_callback,
+        )
+
+    def _send(
+        self,
+        auto_commit=False,
+        raise_exception=False,
+        smtp_session=None,
+        alias_domain_id=False,
+        mail_server=False,
+        post_send_callback=None,
+    ):
+        """Send mail by mail, each under a row lock taken right before sending."""
+        for position, mail in enumerate(self):
+            if not mail._mr_lock_for_sending():
+                continue
+            try:
+                super(MailMail, mail.with_context(mail_reliability_collect_refusals=True))._send(
+                    auto_commit=auto_commit,
+                    raise_exception=raise_exception,
+                    smtp_session=smtp_session,
+                    alias_domain_id=alias_domain_id,
+                    mail_server=mail_server,
+                    post_send_callback=post_send_callback,
+                )
+            except smtplib.SMTPServerDisconnected as exc:
+                # The session is dead: defer the mail in flight with its reason, leave
+                # the rest of the batch outgoing for the next run, and keep the cron alive.
+                mail._mr_apply_outcome(success_pids=[], disconnected=exc)
+                rest = self[position + 1 :]
+                _logger.warning(
+                    "SMTP server disconnected while sending mail %s; %s mail(s) left queued",
+                    mail.id,
+                    len(rest),
+                )
+                if rest:
+                    rest._mr_trigger_queue(fields.Datetime.now())
+                if auto_commit is True:  # core's own auto_commit path (queue cron)
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                if raise_exception:
+                    raise
+                break
+        return True
+
+    def _mr_lock_for_sending(self):
+        """Lock this outgoing mail for the current transaction, or say it is taken.
+
+        ``SKIP LOCKED`` makes a concurrent sender skip a mail being sent; the
+        state test makes it skip a mail that another transaction already sent.
+        """
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self.env.cr.execute(
+                    """SELECT id FROM mail_mail
+                        WHERE id = %s AND state = 'outgoing'
+                          FOR UPDATE SKIP LOCKED""",
+                    [self.id],
+                )
+                locked = bool(self.env.cr.fetchone())
+        except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
+            # Updated by a transaction that committed after ours began: it is not ours.
+            locked = False
+        if not locked:
+            _logger.info("mail.mail %s skipped: already sent or being sent elsewhere", self.id)
+        self.invalidate_recordset(["state"])
+        return locked
+
+    # ------------------------------------------------------------------
+    # Outcome -> state (the one place)
+    # ------------------------------------------------------------------
+    def _postprocess_sent_message(self, success_pids, failure_reason=False, failure_type=None):
+        connect_verdict = None
+        if failure_type == "mail_smtp":
+            connect_verdict = self.env.cr.cache.pop(CONNECT_KEY, None)
+        for mail in self:
+            mail._mr_apply_outcome(
+                success_pids,
+                failure_reason=failure_reason,
+                failure_type=failure_type,
+                verdict=connect_verdict,
+            )
+        return True
+
+    def _mr_apply_outcome(
+        self, success_pids, failure_reason=False, failure_type=None, verdict=None, disconnected=None
+    ):
+        """Turn the attempt on this mail into sent / deferred / failed, per recipient.
+
+        ``verdict`` (or the one recorded by ``ir.mail_server.send_email``) is a failure
+        of the whole mail; ``refused`` holds recipients the server refused one by one.
+        """
+        self.ensure_one()
+        entry = outcome_register(self.env.cr).pop((self.message_id or "").strip(), None) or {}
+        verdict = verdict or entry.get("verdict")
+        if disconnected is not None and verdict is None:
+            verdict = classify_exception(disconnected)
+        refused = entry.get("refused") or {}
+        delivered = entry.get("delivered") or set()
+        notifications = self._mr_open_notifications()
+        refused_notifications = notifications.filtered(
+            lambda n: (n.res_partner_id.email_normalized or "").lower() in refused
+        )
+        success_pids = [
+            pid for pid in success_pids if pid not in refused_notifications.res_partner_id.ids
+        ]
+        permanent = {email: v for email, v in refused.items() if v.permanent}
+        temporary = {email: v for email, v in refused.items() if not v.permanent}
+        if verdict is None and temporary:
+            verdict = next(iter(temporary.values()))
+        elif verdict is None and permanent and not delivered:
+            verdict = next(iter(permanent.values()))
+
+        if verdict and not verdict.permanent:
+            self._mr_defer(verdict, success_pids, delivered)
+        elif verdict:
+            super()._postprocess_sent_message(
+                success_pids,
+                failure_reason=self._mr_reason(verdict),
+                failure_type=verdict.failure_type,
+            )
+            self._mr_write_failure(verdict, state="exception")
+        else:
+            super()._postprocess_sent_message(
+                success_pids, failure_reason=failure_reason, failure_type=failure_type
+            )
+        if permanent:
+            self._mr_record_refusals(permanent, refused_notifications)
+        return True
+
+    def _mr_reason(self, verdict):
+        return verdict.message or FAILURE_TYPES.get(verdict.failure_type, verdict.failure_type)
+
+    def _mr_write_failure(self, verdict, state, extra=None):
+        vals = {
+            "state": state,
+            "failure_type": verdict.failure_type,
+            "failure_reason": self._mr_reason(verdict),
+            "smtp_code": verdict.smtp_code,
+            "smtp_status": verdict.smtp_status,
+            **(extra or {}),
+        }
+        if self.exists():
+            self.sudo().write(vals)
+        notifications = self._mr_open_notifications().filtered(
+            lambda n: n.notification_status in ("exception", "bounce")
+            and n.failure_type == verdict.failure_type
+        )
+        notifications.sudo().write(
+            {"smtp_code": verdict.smtp_code, "smtp_status": verdict.smtp_status}
+        )
+
+    def _mr_open_notifications(self):
+        return (
+            self.env["mail.notification"]
+            .sudo()
+            .search(
+                [
+                    ("notification_type", "=", "email"),
+                    ("mail_mail_id", "in", self.ids),
+                    ("notification_status", "not in", ("sent", "canceled")),
+                ]
+            )
+        )
+
+    def _mr_defer(self, verdict, success_pids, delivered):
+        """Postfix semantics: keep the mail outgoing and try again later, or give up."""
+        params = self.env["ir.config_parameter"].sudo()
+        delays, max_hours = self._mr_retry_settings(params)
+        now = fields.Datetime.now()
+        first = self.first_attempt_date or now
+        next_attempt = retry_policy.next_attempt(
+            first, now, self.retry_count, delays=delays, max_hours=max_hours
+        )
+        notifications = self._mr_open_notifications()
+        done = notifications.filtered(lambda n: n.res_partner_id.id in success_pids)
+        # Whoever already got the mail will not get it twice on the next attempt.
+        done.write({"notification_status": "sent", "failure_type": False, "failure_reason": False})
+        vals = {}
+        if success_pids:
+            vals["recipient_ids"] = [(3, pid) for pid in success_pids]
+        if delivered and self.email_to:
+            remaining = [
+                email
+                for email in tools.email_split_and_format(self.email_to)
+                if (tools.email_normalize(email) or email).lower() not in delivered
+            ]
+            if len(remaining) != len(tools.email_split_and_format(self.email_to)):
+                vals["email_to"] = ", ".join(remaining)
+        pending = notifications - done
+        if next_attempt is None:
+            attempts = self.retry_count + 1
+            gave_up = SmtpVerdict(
+                failure_type=verdict.failure_type,
+                smtp_code=verdict.smtp_code,
+                smtp_status="4.4.7",
+                permanent=True,
+                explanation=verdict.explanation,
+                message=_(
+                    "Gave up after %(attempts)s attempts over %(hours)s hours "
+                    "(retry window, 4.4.7). Last error: %(error)s",
+                    attempts=attempts,
+                    hours=round(max_hours, 1),
+                    error=verdict.message,
+                ),
+            )
+            self.sudo().write(vals)
+            super()._postprocess_sent_message(
+                success_pids, failure_reason=gave_up.message, failure_type=gave_up.failure_type
+            )
+            self._mr_write_failure(gave_up, state="exception")
+            _logger.info("mail.mail %s: %s", self.id, gave_up.message)
+            return True
+        vals.update(
+            {
+                "state": "outgoing",
+                "scheduled_date": next_attempt,
+                "retry_count": self.retry_count + 1,
+                "first_attempt_date": first,
+                "failure_type": verdict.failure_type,
+                "failure_reason": self._mr_reason(verdict),
+                "smtp_code": verdict.smtp_code,
+                "smtp_status": verdict.smtp_status,
+            }
+        )
+        self.sudo().write(vals)
+        # Deferred is not failed: the envelope must not turn red.
+        pending.write(
+            {
+                "notification_status": "process",
+                "failure_type": verdict.failure_type,
+                "failure_reason": self._mr_reason(verdict),
+                "smtp_code": verdict.smtp_code,
+                "smtp_status": verdict.smtp_status,
+            }
+        )
+        messages = pending.mail_message_id.filtered(lambda m: m.is_thread_message())
+        if messages:
+            messages._notify_message_notification_update()
+        _logger.info(
+            "mail.mail %s deferred (attempt %s, %s): next attempt at %s",
+            self.id,
+            self.retry_count,
+            verdict.smtp_status or verdict.smtp_code or verdict.failure_type,
+            next_attempt,
+        )
+        return True
+
+    def _mr_record_refusals(self, refused, notifications):
+        """Fail only the recipients the server refused for good, and never retry them."""
+        failed_messages = self.env["mail.message"]
+        refused_partners = self.env["res.partner"]
+        for notification in notifications:
+            verdict = refused.get((notification.res_partner_id.email_normalized or "").lower())
+            if not verdict:
+                continue
+            refused_partners |= notification.res_partner_id
+            notification.sudo().write(
+                {
+                    "notification_status": "exception",
+                    "failure_type": verdict.failure_type,
+                    "failure_reason": self._mr_reason(verdict),
+                    "smtp_code": verdict.smtp_code,
+                    "smtp_status": verdict.smtp_status,
+                }
+            )
+            failed_messages |= notification.mail_message_id
+        if self.exists():
+            first = next(iter(refused.values()))
+            vals = {
+                "failure_type": first.failure_type,
+                "failure_reason": "\n".join(self._mr_reason(v) for v in refused.values()),
+                "smtp_code": first.smtp_code,
+                "smtp_status": first.smtp_status,
+            }
+            if self.state == "outgoing":  # deferred for others: do not retry these
+                vals["recipient_ids"] = [(3, pid) for pid in refused_partners.ids]
+                if self.email_to:
+                    vals["email_to"] = ", ".join(
+                        email
+                        for email in tools.email_split_and_format(self.email_to)
+                        if (tools.email_normalize(email) or "").lower() not in refused
+                    )
+            self.sudo().write(vals)
+        failed_messages = failed_messages.filtered(lambda m: m.is_thread_message())
+        if failed_messages:
+            failed_messages._notify_message_notification_update()
+        _logger.info("mail.mail %s: recipients refused: %s", self.id, ", ".join(refused))
+
+    @api.model
+    def _mr_retry_settings(self, params=None):
+        """Read the retry settings; nonsense values fall back to defaults, loudly."""
+        params = params or self.env["ir.config_parameter"].sudo()
+        try:
+            delays = retry_policy.parse_delays(params.get_param("mail_reliability.retry_delays"))
+        except ValueError as exc:
+            _logger.warning("mail_reliability.retry_delays ignored: %s", exc)
+            delays = retry_policy.DEFAULT_DELAYS
+        try:
+            max_hours = retry_policy.parse_max_hours(
+                params.get_param("mail_reliability.retry_max_hours")
+            )
+        except ValueError as exc:
+            _logger.warning("mail_reliability.retry_max_hours ignored: %s", exc)
+            max_hours = retry_policy.DEFAULT_MAX_HOURS
+        return delays, max_hours
+
+    # ------------------------------------------------------------------
+    # Cron triggers
+    # ------------------------------------------------------------------
+    def _mr_trigger_queue(self, at):
+        cron = self.env.ref(QUEUE_CRON_XMLID, raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger(at)
+
+    def _mr_trigger_queue_at_schedule(self):
+        """Wake the queue when mail is scheduled for later (not for mail due now)."""
+        now = fields.Datetime.now()
+        dates = {
+            mail.scheduled_date
+            for mail in self
+            if mail.state == "outgoing"
+            and isinstance(mail.scheduled_date, datetime)
+            and mail.scheduled_date > now
+        }
+        cron = self.env.ref(QUEUE_CRON_XMLID, raise_if_not_found=False)
+        if cron and dates:
+            cron.sudo()._trigger(sorted(dates))
