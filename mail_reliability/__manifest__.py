@@ -13,8 +13,12 @@
     "data": [
         "security/ir.model.access.csv",
         "data/ir_config_parameter_data.xml",
+        "data/ir_cron_data.xml",
         "wizard/mail_mail_retry_wizard_views.xml",
         "views/mail_mail_views.xml",
+        "views/mail_quota_usage_views.xml",
+        "views/ir_mail_server_views.xml",
+        "views/res_config_settings_quota_views.xml",
     ],
     "installable": True,
     "auto_install": False,

@@ -3,9 +3,12 @@
 from odoo import _, api, models
 from odoo.exceptions import ValidationError
 
-from ..tools import retry_policy
+from ..tools import quota_window, retry_policy
 
 PARSERS = {
+    "mail_reliability.daily_limit": quota_window.parse_limit,
+    "mail_reliability.quota_timezone": quota_window.parse_timezone,
+    "mail_reliability.transactional_reserve": quota_window.parse_reserve,
     "mail_reliability.retry_delays": retry_policy.parse_delays,
     "mail_reliability.retry_max_hours": retry_policy.parse_max_hours,
 }

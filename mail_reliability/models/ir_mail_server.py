@@ -15,15 +15,34 @@ import dataclasses
 import logging
 import smtplib
 
-from odoo import _, api, models
+import pytz
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
 from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 
-from ..tools.smtp_status import classify_exception, classify_refused_recipients
+from ..tools.smtp_status import (
+    QUOTA_FAILURE_TYPE,
+    SmtpVerdict,
+    classify_exception,
+    classify_refused_recipients,
+    explain_failure,
+)
 
 _logger = logging.getLogger(__name__)
 
 OUTCOMES_KEY = "mail_reliability.outcomes"
+QUOTA_CRON_XMLID = "mail_reliability.ir_cron_mail_reliability_quota_reset"
+
+
+@dataclasses.dataclass(frozen=True)
+class QuotaVerdict(SmtpVerdict):
+    """The daily limit held an email back until ``resume_at`` (naive UTC)."""
+
+    resume_at: object = None
+
+
 CONNECT_KEY = "mail_reliability.connect_error"
 
 
@@ -41,6 +60,29 @@ def _outcome(cr, message_id):
 class IrMailServer(models.Model):
     _inherit = "ir.mail_server"
 
+    daily_limit = fields.Integer(
+        help="Emails this server may send per quota day (0: no limit of its own). "
+        "Counted separately from the database's daily limit.",
+    )
+    use_database_quota = fields.Boolean(
+        "Counts Toward Database Limit",
+        default=True,
+        help="Untick for an external outgoing server (your own provider): mail sent "
+        "through it does not count toward the database's daily limit.",
+    )
+
+    @api.constrains("daily_limit")
+    def _check_daily_limit(self):
+        for server in self:
+            if server.daily_limit < 0:
+                raise ValidationError(
+                    _(
+                        "The daily limit of server %(name)s cannot be negative; "
+                        "use 0 for no limit of its own.",
+                        name=server.name,
+                    )
+                )
+
     def connect(self, *args, **kwargs):
         try:
             smtp = super().connect(*args, **kwargs)
@@ -57,7 +99,7 @@ class IrMailServer(models.Model):
         """Name the session, record per-recipient refusals, make quit() safe."""
         if getattr(smtp, "_mr_instrumented", False):
             return
-        smtp._mr_label = self._mr_session_label(smtp, mail_server_id)
+        smtp._mr_label, smtp._mr_server_id = self._mr_session_label(smtp, mail_server_id)
         cr = self.env.cr
         send_message = smtp.send_message
         quit_session = smtp.quit
@@ -85,9 +127,34 @@ class IrMailServer(models.Model):
 
     @api.model
     def send_email(self, message, mail_server_id=None, smtp_server=None, *args, **kwargs):
+        """Reserve daily quota, send, classify; release the unit if nothing was accepted."""
         message_id = (message["Message-Id"] or "").strip()
+        session = kwargs.get("smtp_session")
+        Usage = self.env["mail.quota.usage"]
+        server = self._mr_quota_server(mail_server_id, smtp_server, session, message)
+        reservations, refusal = Usage._reserve(
+            server, marketing=bool(self.env.context.get("mail_reliability_marketing"))
+        )
+        if refusal:
+            verdict = self._mr_quota_verdict(refusal)
+            _outcome(self.env.cr, message_id)["verdict"] = verdict
+            self._mr_trigger_quota_reset(refusal.reset)
+            _logger.info("email %s held back: %s", message_id, verdict.message)
+            raise MailDeliveryException(_("Daily limit reached"), verdict.message)
+        accepted = False
         try:
-            return super().send_email(message, mail_server_id, smtp_server, *args, **kwargs)
+            result, accepted = self._mr_send_classified(
+                message, message_id, mail_server_id, smtp_server, *args, **kwargs
+            )
+        finally:
+            if not accepted:
+                Usage._release(reservations)
+        return result
+
+    def _mr_send_classified(self, message, message_id, mail_server_id, smtp_server, *args, **kw):
+        """Stock send_email, with the SMTP outcome classified. Returns (result, accepted)."""
+        try:
+            return super().send_email(message, mail_server_id, smtp_server, *args, **kw), True
         except smtplib.SMTPServerDisconnected as exc:
             _outcome(self.env.cr, message_id)["verdict"] = classify_exception(exc)
             raise
@@ -96,18 +163,15 @@ class IrMailServer(models.Model):
             if original is None or isinstance(original, MailDeliveryException):
                 raise
             entry = _outcome(self.env.cr, message_id)
+            server = self._mr_server_label(mail_server_id, smtp_server, kw.get("smtp_session"))
             if isinstance(original, smtplib.SMTPRecipientsRefused) and self.env.context.get(
                 "mail_reliability_collect_refusals"
             ):
                 # Every recipient of this one email was refused, but the session is fine:
                 # record who and why, and let mail.mail go on with its other recipients.
-                server = self._mr_server_label(
-                    mail_server_id, smtp_server, kwargs.get("smtp_session")
-                )
                 entry["refused"].update(self._mr_refusals(original.recipients, server))
-                return message_id
+                return message_id, False
             verdict = classify_exception(original)
-            server = self._mr_server_label(mail_server_id, smtp_server, kwargs.get("smtp_session"))
             text = _(
                 "Mail delivery failed via SMTP server '%(server)s'.\n%(name)s: %(reply)s",
                 server=server,
@@ -116,6 +180,52 @@ class IrMailServer(models.Model):
             )
             entry["verdict"] = dataclasses.replace(verdict, message=text)
             raise MailDeliveryException(_("Mail Delivery Failed"), text) from original
+
+    def _mr_quota_server(self, mail_server_id, smtp_server, smtp_session, message):
+        """The ir.mail_server record an email goes through (None for ad-hoc servers)."""
+        if mail_server_id:
+            return self.sudo().browse(mail_server_id).exists() or None
+        if smtp_session is not None:
+            server_id = getattr(smtp_session, "_mr_server_id", None)
+            return self.sudo().browse(server_id) if server_id else None
+        if smtp_server:
+            return None
+        server, _smtp_from = self.sudo()._find_mail_server(message["From"])
+        return server or None
+
+    def _mr_quota_verdict(self, refusal):
+        _limit, tz_name, _reserve = self.env["mail.quota.usage"]._settings()
+        reset_local = pytz.utc.localize(refusal.reset).astimezone(pytz.timezone(tz_name))
+        if refusal.server_name:
+            text = _(
+                "Daily limit of server %(server)s reached (%(used)s/%(limit)s) — "
+                "sending resumes at %(reset)s",
+                server=refusal.server_name,
+                used=refusal.used,
+                limit=refusal.limit,
+                reset=reset_local.strftime("%Y-%m-%d %H:%M %Z"),
+            )
+        else:
+            text = _(
+                "Daily limit reached (%(used)s/%(limit)s) — sending resumes at %(reset)s",
+                used=refusal.used,
+                limit=refusal.limit,
+                reset=reset_local.strftime("%Y-%m-%d %H:%M %Z"),
+            )
+        return QuotaVerdict(
+            failure_type=QUOTA_FAILURE_TYPE[0],
+            smtp_code=None,
+            smtp_status=None,
+            permanent=True,
+            explanation=explain_failure(QUOTA_FAILURE_TYPE[0]),
+            message=text,
+            resume_at=refusal.reset,
+        )
+
+    def _mr_trigger_quota_reset(self, reset):
+        cron = self.env.ref(QUOTA_CRON_XMLID, raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger(reset)
 
     def _mr_refusals(self, refused, server):
         """{address: verdict} for smtplib's {address: (code, reply)}, naming the server."""
@@ -133,7 +243,7 @@ class IrMailServer(models.Model):
         }
 
     def _mr_session_label(self, smtp, mail_server_id=None):
-        """'<server name> (host:port)' for a live session, as precise as we can."""
+        """('<server name> (host:port)', server id) for a live session, as precise as we can."""
         host = getattr(smtp, "_host", None)
         try:
             port = smtp.sock.getpeername()[1] if getattr(smtp, "sock", None) else None
@@ -145,8 +255,8 @@ class IrMailServer(models.Model):
             domain = [("smtp_host", "=", host)] + ([("smtp_port", "=", port)] if port else [])
             server = self.sudo().search(domain, limit=1)
         if server:
-            return f"{server.name} ({address or server.smtp_host})"
-        return address
+            return f"{server.name} ({address or server.smtp_host})", server.id
+        return address, None
 
     def _mr_server_label(self, mail_server_id, smtp_server, smtp_session):
         """Name the server really used (stock prints 'None' when a session is passed)."""

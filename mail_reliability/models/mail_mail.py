@@ -22,6 +22,7 @@ from odoo.tools import SQL
 from ..tools import retry_policy
 from ..tools.smtp_status import (
     FAILURE_TYPES,
+    QUOTA_FAILURE_TYPE,
     SmtpVerdict,
     classify_exception,
     explain_failure,
@@ -30,7 +31,7 @@ from .ir_mail_server import CONNECT_KEY, outcome_register
 
 _logger = logging.getLogger(__name__)
 
-FAILURE_SELECTION = list(FAILURE_TYPES.items())
+FAILURE_SELECTION = [*FAILURE_TYPES.items(), QUOTA_FAILURE_TYPE]
 QUEUE_CRON_XMLID = "mail.ir_cron_mail_scheduler_action"
 
 
@@ -202,6 +203,11 @@ class MailMail(models.Model):
                 break
         return True
 
+    def _mr_is_marketing(self):
+        """Bulk marketing mail (mass mailing, marketing automation) yields to the reserve."""
+        self.ensure_one()
+        return bool("mailing_id" in self._fields and self.mailing_id)
+
     def _mr_lock_for_sending(self):
         """Lock this outgoing mail for the current transaction, or say it is taken.
 
@@ -261,9 +267,12 @@ class MailMail(models.Model):
         refused_notifications = notifications.filtered(
             lambda n: (n.res_partner_id.email_normalized or "").lower() in refused
         )
-        success_pids = [
-            pid for pid in success_pids if pid not in refused_notifications.res_partner_id.ids
-        ]
+        # Stock passes partner records (ids in older code): work on one recordset.
+        success_partners = (
+            self.env["res.partner"].browse([getattr(pid, "id", pid) for pid in success_pids or []])
+            - refused_notifications.res_partner_id
+        )
+        success_pids = list(success_partners)
         permanent = {email: v for email, v in refused.items() if v.permanent}
         temporary = {email: v for email, v in refused.items() if not v.permanent}
         if verdict is None and temporary:
@@ -271,7 +280,9 @@ class MailMail(models.Model):
         elif verdict is None and permanent and not delivered:
             verdict = next(iter(permanent.values()))
 
-        if verdict and not verdict.permanent:
+        if verdict and verdict.failure_type == QUOTA_FAILURE_TYPE[0]:
+            self._mr_hold_for_quota(verdict, success_pids, delivered)
+        elif verdict and not verdict.permanent:
             self._mr_defer(verdict, success_pids, delivered)
         elif verdict:
             super()._postprocess_sent_message(
@@ -323,6 +334,79 @@ class MailMail(models.Model):
             )
         )
 
+    def _mr_forget_delivered(self, success_pids, delivered):
+        """Before another attempt: whoever already got the mail must not get it twice.
+
+        Marks the delivered partners' notifications sent and returns the still-pending
+        notifications plus the ``write`` values that drop delivered recipients.
+        """
+        notifications = self._mr_open_notifications()
+        success_ids = {getattr(pid, "id", pid) for pid in success_pids or []}
+        done = notifications.filtered(lambda n: n.res_partner_id.id in success_ids)
+        done.write({"notification_status": "sent", "failure_type": False, "failure_reason": False})
+        vals = {}
+        if success_ids:
+            vals["recipient_ids"] = [(3, pid) for pid in success_ids]
+        if delivered and self.email_to:
+            emails = tools.email_split_and_format(self.email_to)
+            remaining = [
+                email
+                for email in emails
+                if (tools.email_normalize(email) or email).lower() not in delivered
+            ]
+            if len(remaining) != len(emails):
+                vals["email_to"] = ", ".join(remaining)
+        return notifications - done, vals
+
+    def _mr_hold_for_quota(self, verdict, success_pids, delivered):
+        """The daily limit is reached: failed (red envelope) until the reset requeues it."""
+        pending, vals = self._mr_forget_delivered(success_pids, delivered)
+        vals.update(
+            {
+                "state": "exception",
+                "scheduled_date": verdict.resume_at,
+                "failure_type": verdict.failure_type,
+                "failure_reason": verdict.message,
+                "smtp_code": False,
+                "smtp_status": False,
+            }
+        )
+        self.sudo().write(vals)
+        pending.write(
+            {
+                "notification_status": "exception",
+                "failure_type": verdict.failure_type,
+                "failure_reason": verdict.message,
+                "smtp_code": False,
+                "smtp_status": False,
+            }
+        )
+        messages = pending.mail_message_id.filtered(lambda m: m.is_thread_message())
+        if messages:
+            messages._notify_message_notification_update()
+
+    def _mr_requeue_after_quota(self):
+        """The limit has reset: back to the queue, envelope white again, no double count."""
+        self.write({"state": "outgoing", "scheduled_date": False, "failure_type": False})
+        notifications = (
+            self.env["mail.notification"]
+            .sudo()
+            .search(
+                [
+                    ("mail_mail_id", "in", self.ids),
+                    ("notification_status", "=", "exception"),
+                    ("failure_type", "=", QUOTA_FAILURE_TYPE[0]),
+                ]
+            )
+        )
+        notifications.write(
+            {"notification_status": "ready", "failure_type": False, "failure_reason": False}
+        )
+        messages = notifications.mail_message_id.filtered(lambda m: m.is_thread_message())
+        if messages:
+            messages._notify_message_notification_update()
+        self._mr_trigger_queue(fields.Datetime.now())
+
     def _mr_defer(self, verdict, success_pids, delivered):
         """Postfix semantics: keep the mail outgoing and try again later, or give up."""
         params = self.env["ir.config_parameter"].sudo()
@@ -332,22 +416,7 @@ class MailMail(models.Model):
         next_attempt = retry_policy.next_attempt(
             first, now, self.retry_count, delays=delays, max_hours=max_hours
         )
-        notifications = self._mr_open_notifications()
-        done = notifications.filtered(lambda n: n.res_partner_id.id in success_pids)
-        # Whoever already got the mail will not get it twice on the next attempt.
-        done.write({"notification_status": "sent", "failure_type": False, "failure_reason": False})
-        vals = {}
-        if success_pids:
-            vals["recipient_ids"] = [(3, pid) for pid in success_pids]
-        if delivered and self.email_to:
-            remaining = [
-                email
-                for email in tools.email_split_and_format(self.email_to)
-                if (tools.email_normalize(email) or email).lower() not in delivered
-            ]
-            if len(remaining) != len(tools.email_split_and_format(self.email_to)):
-                vals["email_to"] = ", ".join(remaining)
-        pending = notifications - done
+        pending, vals = self._mr_forget_delivered(success_pids, delivered)
         if next_attempt is None:
             attempts = self.retry_count + 1
             gave_up = SmtpVerdict(

@@ -2,13 +2,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
-from ..tools.smtp_status import FAILURE_TYPES, explain_failure
+from ..tools.smtp_status import FAILURE_TYPES, QUOTA_FAILURE_TYPE, explain_failure
 
 
 class MailNotification(models.Model):
     _inherit = "mail.notification"
 
-    failure_type = fields.Selection(selection_add=list(FAILURE_TYPES.items()))
+    failure_type = fields.Selection(selection_add=[*FAILURE_TYPES.items(), QUOTA_FAILURE_TYPE])
     smtp_code = fields.Integer("SMTP Code", readonly=True, copy=False)
     smtp_status = fields.Char(
         "SMTP Status", readonly=True, copy=False, help="Enhanced status code (RFC 3463), e.g. 5.1.1"

@@ -267,7 +267,14 @@ OTHER_EXPLANATIONS = {
     "mail_bl": "The address is on the email blacklist, so nothing was sent.",
     "mail_optout": "The recipient opted out of this mailing list, so nothing was sent.",
     "mail_dup": "The same address was already targeted by this mailing, so it was skipped.",
+    "mail_quota": "The daily sending limit was reached, so the email was held back. It is put "
+    "back in the queue automatically when the limit resets; retrying before then gives the "
+    "same result. Raise the limit in Settings, or send through an external server that does "
+    "not count toward the database limit.",
 }
+
+# Not an SMTP reply: the database's own daily sending limit (see tools/quota_window.py).
+QUOTA_FAILURE_TYPE = ("mail_quota", "Daily limit reached")
 
 # ---------------------------------------------------------------------------------------------
 # Wording

@@ -1,0 +1,244 @@
+# Copyright 2026 mail_reliability contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The daily sending quota ledger: one row per quota day and scope.
+
+A unit is reserved with one atomic ``UPDATE ... WHERE used < limit RETURNING``
+on that single row, before the email is handed to SMTP, and released if the
+server did not accept it.  Outside tests the reservation runs in its own short
+READ COMMITTED transaction, so two workers at the limit edge queue on the row
+lock and re-check the condition: the limit is never exceeded, and the cost is
+O(1) per mail (no counting of ``mail.mail`` rows).
+"""
+
+import contextlib
+import logging
+import threading
+from dataclasses import dataclass
+
+from odoo import _, api, fields, models
+from odoo.modules import module as odoo_module
+
+from ..tools import quota_window
+
+_logger = logging.getLogger(__name__)
+
+DATABASE_SCOPE = "database"
+
+
+@dataclass(frozen=True)
+class Reservation:
+    scope: str
+    day: object
+
+
+@dataclass(frozen=True)
+class QuotaRefusal:
+    scope: str
+    used: int
+    limit: int
+    reset: object  # naive UTC datetime
+    server_name: str | None = None
+
+
+class MailQuotaUsage(models.Model):
+    _name = "mail.quota.usage"
+    _description = "Daily email quota usage"
+    _order = "day desc, scope"
+    _rec_name = "scope_name"
+
+    day = fields.Date(required=True, readonly=True, index=True, help="Quota day (local date)")
+    scope = fields.Char(required=True, readonly=True, help="'database' or 'server_<id>'")
+    mail_server_id = fields.Many2one("ir.mail_server", readonly=True, ondelete="cascade")
+    scope_name = fields.Char("Scope", compute="_compute_scope_name")
+    used = fields.Integer(readonly=True, help="Emails accepted by SMTP servers this day")
+    limit_value = fields.Integer("Limit", readonly=True, help="Limit in force at the last send")
+    refused = fields.Integer(
+        "Held Back", readonly=True, help="Sending attempts held back because the limit was reached"
+    )
+    reset_at = fields.Datetime("Resets At", readonly=True)
+
+    _sql_constraints = [
+        ("day_scope_unique", "UNIQUE(day, scope)", "One ledger row per quota day and scope."),
+        ("used_positive", "CHECK(used >= 0)", "Usage cannot be negative."),
+    ]
+
+    @api.depends("scope", "mail_server_id")
+    def _compute_scope_name(self):
+        for row in self:
+            row.scope_name = (
+                _("Database")
+                if row.scope == DATABASE_SCOPE
+                else _("Server: %(name)s", name=row.mail_server_id.name or row.scope)
+            )
+
+    # ------------------------------------------------------------------
+    # Settings
+    # ------------------------------------------------------------------
+    @api.model
+    def _settings(self):
+        """(daily_limit, timezone, reserve_percent); nonsense values fall back, loudly."""
+        params = self.env["ir.config_parameter"].sudo()
+        values = []
+        for key, parser in (
+            ("mail_reliability.daily_limit", quota_window.parse_limit),
+            ("mail_reliability.quota_timezone", quota_window.parse_timezone),
+            ("mail_reliability.transactional_reserve", quota_window.parse_reserve),
+        ):
+            try:
+                values.append(parser(params.get_param(key)))
+            except ValueError as exc:
+                _logger.warning("%s ignored: %s", key, exc)
+                values.append(parser(None))
+        return tuple(values)
+
+    @api.model
+    def _current_day(self):
+        _limit, tz_name, _reserve = self._settings()
+        return quota_window.quota_day(fields.Datetime.now(), tz_name)
+
+    # ------------------------------------------------------------------
+    # Reservation
+    # ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _ledger_cursor(self):
+        """A cursor for the ledger update.
+
+        In a test thread, the test's own transaction (under a savepoint) so tests
+        stay isolated; everywhere else a separate short READ COMMITTED transaction,
+        committed at once, which is what makes the reservation exact under concurrency.
+        """
+        if getattr(threading.current_thread(), "testing", False):
+            with self.env.cr.savepoint(flush=False):
+                yield self.env.cr
+            return
+        with self.env.registry.cursor() as cr:
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            yield cr
+
+    @api.model
+    def _scopes_for(self, server, marketing):
+        """[(scope, server, cap, limit)] that one email through ``server`` must fit in."""
+        db_limit, _tz, reserve = self._settings()
+        scopes = []
+        if db_limit and (not server or server.use_database_quota):
+            cap = quota_window.effective_limit(db_limit, reserve, marketing)
+            scopes.append((DATABASE_SCOPE, None, cap, db_limit))
+        if server and server.daily_limit > 0:
+            cap = quota_window.effective_limit(server.daily_limit, reserve, marketing)
+            scopes.append((f"server_{server.id}", server, cap, server.daily_limit))
+        return scopes
+
+    @api.model
+    def _reserve(self, server=None, marketing=False):
+        """Reserve one unit in every scope, or none.
+
+        :return: ``(reservations, refusal)``: a list to pass to :meth:`_release`, and a
+            :class:`QuotaRefusal` when a limit is reached (then nothing stays reserved).
+        """
+        if odoo_module.current_test:
+            return [], None  # test mode: nothing is handed to SMTP, nothing is counted
+        scopes = self._scopes_for(server, marketing)
+        if not scopes:
+            return [], None
+        qday = self._current_day()
+        reservations = []
+        with self._ledger_cursor() as cr:
+            for scope, scope_server, cap, limit in scopes:
+                cr.execute(
+                    """INSERT INTO mail_quota_usage
+                              (day, scope, mail_server_id, used, refused, limit_value, reset_at,
+                               create_uid, write_uid, create_date, write_date)
+                       VALUES (%s, %s, %s, 0, 0, %s, %s, %s, %s, now() at time zone 'UTC',
+                               now() at time zone 'UTC')
+                  ON CONFLICT (day, scope) DO NOTHING""",
+                    [
+                        qday.day,
+                        scope,
+                        scope_server and scope_server.id,
+                        limit,
+                        qday.reset,
+                        self.env.uid,
+                        self.env.uid,
+                    ],
+                )
+                cr.execute(
+                    """UPDATE mail_quota_usage
+                          SET used = used + 1, limit_value = %s,
+                              write_date = now() at time zone 'UTC'
+                        WHERE day = %s AND scope = %s AND used < %s
+                    RETURNING used""",
+                    [limit, qday.day, scope, cap],
+                )
+                if cr.fetchone():
+                    reservations.append(Reservation(scope, qday.day))
+                    continue
+                cr.execute(
+                    """UPDATE mail_quota_usage SET refused = refused + 1, limit_value = %s
+                        WHERE day = %s AND scope = %s RETURNING used""",
+                    [limit, qday.day, scope],
+                )
+                used = cr.fetchone()[0]
+                self._release_on(cr, reservations)
+                return [], QuotaRefusal(
+                    scope=scope,
+                    used=used,
+                    limit=cap if cap < limit else limit,
+                    reset=qday.reset,
+                    server_name=scope_server.name if scope_server else None,
+                )
+        return reservations, None
+
+    @api.model
+    def _release(self, reservations):
+        """Give back units whose email the server did not accept."""
+        if not reservations:
+            return
+        with self._ledger_cursor() as cr:
+            self._release_on(cr, reservations)
+
+    @api.model
+    def _release_on(self, cr, reservations):
+        for reservation in reservations:
+            cr.execute(
+                """UPDATE mail_quota_usage SET used = used - 1
+                    WHERE day = %s AND scope = %s AND used > 0""",
+                [reservation.day, reservation.scope],
+            )
+
+    # ------------------------------------------------------------------
+    # Reading
+    # ------------------------------------------------------------------
+    @api.model
+    def _usage_today(self, server=None):
+        """(used, limit, reset) of the database scope, or of ``server``'s own scope."""
+        qday = self._current_day()
+        scope = f"server_{server.id}" if server else DATABASE_SCOPE
+        self.env.cr.execute(
+            "SELECT used FROM mail_quota_usage WHERE day = %s AND scope = %s", [qday.day, scope]
+        )
+        row = self.env.cr.fetchone()
+        limit = server.daily_limit if server else self._settings()[0]
+        return (row[0] if row else 0), limit, qday.reset
+
+    # ------------------------------------------------------------------
+    # Cron: requeue mail held back by the limit
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_requeue_quota_held(self, batch_size=1000):
+        """At the reset, put mail held back by the limit back in the queue, oldest first."""
+        Mail = self.env["mail.mail"].sudo()
+        domain = [
+            ("state", "=", "exception"),
+            ("failure_type", "=", "mail_quota"),
+            "|",
+            ("scheduled_date", "=", False),
+            ("scheduled_date", "<=", fields.Datetime.now()),
+        ]
+        mails = Mail.search(domain, order="create_date, id", limit=batch_size)
+        if not mails:
+            return 0
+        mails._mr_requeue_after_quota()
+        remaining = Mail.search_count(domain)
+        self.env["ir.cron"]._notify_progress(done=len(mails), remaining=remaining)
+        _logger.info("daily limit reset: %s email(s) put back in the queue", len(mails))
+        return len(mails)

@@ -1,0 +1,50 @@
+# Copyright 2026 mail_reliability contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+from odoo import api, fields, models
+
+from odoo.addons.base.models.res_partner import _tz_get
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    mr_daily_limit = fields.Integer(
+        "Daily Sending Limit",
+        config_parameter="mail_reliability.daily_limit",
+        default=200,
+        help="Emails the database may hand to SMTP servers per day (0: no limit).",
+    )
+    mr_quota_timezone = fields.Selection(
+        _tz_get,
+        "Quota Day Timezone",
+        config_parameter="mail_reliability.quota_timezone",
+        default="UTC",
+    )
+    mr_transactional_reserve = fields.Integer(
+        "Reserve for Person-to-Person Mail (%)",
+        config_parameter="mail_reliability.transactional_reserve",
+        default=20,
+        help="Mass mailing stops when less than this share of the daily limit is left.",
+    )
+    mr_quota_used = fields.Integer("Sent Today", compute="_compute_mr_quota")
+    mr_quota_limit = fields.Integer("Limit Today", compute="_compute_mr_quota")
+    mr_quota_percent = fields.Float(compute="_compute_mr_quota")
+    mr_quota_reset = fields.Datetime("Resets At", compute="_compute_mr_quota")
+    mr_quota_server_ids = fields.Many2many(
+        "ir.mail_server", string="Outgoing Servers", compute="_compute_mr_quota"
+    )
+
+    @api.depends("mr_daily_limit")
+    def _compute_mr_quota(self):
+        Usage = self.env["mail.quota.usage"].sudo()
+        servers = self.env["ir.mail_server"].sudo().search([])
+        for settings in self:
+            used, limit, reset = Usage._usage_today()
+            settings.mr_quota_used = used
+            settings.mr_quota_limit = limit
+            settings.mr_quota_percent = 100.0 * used / limit if limit else 0.0
+            settings.mr_quota_reset = reset
+            settings.mr_quota_server_ids = servers
+
+    def action_mr_quota_facts(self):
+        return self.env["mail.quota.facts.wizard"].action_open()

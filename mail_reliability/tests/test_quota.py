@@ -1,0 +1,266 @@
+# Copyright 2026 mail_reliability contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Daily sending limit against the real SMTP sink."""
+
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timedelta
+
+from freezegun import freeze_time
+
+import odoo
+from odoo import api
+from odoo.exceptions import ValidationError
+from odoo.modules.registry import Registry
+from odoo.tests import BaseCase, tagged
+from odoo.tests.common import get_db_name
+from odoo.tools import config, mute_logger
+
+from .common import SmtpSinkCase, real_smtp
+from .smtp_sink import SmtpSink
+
+QUIET = ("odoo.addons.mail.models.mail_mail", "odoo.addons.mail_reliability.models.ir_mail_server")
+NOW = datetime(2026, 3, 10, 15, 0)
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestDailyLimit(SmtpSinkCase):
+    def setUp(self):
+        super().setUp()
+        self.params = self.env["ir.config_parameter"]
+        self.params.set_param("mail_reliability.daily_limit", "3")
+        self.params.set_param("mail_reliability.quota_timezone", "UTC")
+        self.Usage = self.env["mail.quota.usage"]
+
+    def _run_queue(self):
+        with self.real_smtp(), mute_logger(*QUIET):
+            self.env["mail.mail"].process_email_queue()
+
+    def _mails(self, count, prefix="q", **values):
+        return self.env["mail.mail"].browse(
+            [
+                self.create_outgoing_mail(
+                    f"{prefix}{n}@example.com", auto_delete=False, **values
+                ).id
+                for n in range(count)
+            ]
+        )
+
+    def test_limit_holds_back_then_resumes_next_day(self):
+        with freeze_time(NOW):
+            mails = self._mails(5)
+            self._run_queue()
+            sent = mails.filtered(lambda m: m.state == "sent")
+            held = mails - sent
+            self.assertEqual(len(sent), 3)
+            self.assertEqual(len(self.sink.deliveries), 3)
+            self.assertEqual(set(held.mapped("state")), {"exception"})
+            self.assertEqual(set(held.mapped("failure_type")), {"mail_quota"})
+            reset = datetime(2026, 3, 11)
+            self.assertEqual(set(held.mapped("scheduled_date")), {reset})
+            self.assertIn("Daily limit reached (3/3)", held[0].failure_reason)
+            self.assertIn("2026-03-11 00:00", held[0].failure_reason)
+            self.assertEqual(self.Usage._usage_today()[0], 3)
+            cron = self.env.ref("mail_reliability.ir_cron_mail_reliability_quota_reset")
+            triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
+            self.assertIn(reset, triggers.mapped("call_at"))
+            # Retry before the reset: the same result, not a send.
+            held[0].action_retry()
+            self._run_queue()
+            self.assertEqual(held[0].failure_type, "mail_quota")
+            self.assertEqual(len(self.sink.deliveries), 3)
+            # The reset cron does nothing before the reset.
+            self.assertEqual(self.Usage._cron_requeue_quota_held(), 0)
+        with freeze_time(NOW + timedelta(days=1)):
+            self.assertEqual(self.Usage._cron_requeue_quota_held(), 2)
+            self.assertEqual(set(held.mapped("state")), {"outgoing"})
+            self._run_queue()
+            self.assertEqual(set(held.mapped("state")), {"sent"})
+            self.assertEqual(len(self.sink.deliveries), 5, "every mail delivered exactly once")
+            self.assertEqual(self.Usage._usage_today()[0], 2)
+        rows = self.Usage.search([("scope", "=", "database")])
+        self.assertEqual(sorted(rows.mapped("used")), [2, 3])
+
+    def test_chatter_notification_turns_red_when_held(self):
+        self.params.set_param("mail_reliability.daily_limit", "1")
+        record = self.env["res.partner"].create({"name": "Thread"})
+        partners = self.env["res.partner"].create(
+            [{"name": f"P{n}", "email": f"p{n}@example.com"} for n in range(2)]
+        )
+        message = record.with_context(mail_notify_force_send=False).message_post(
+            body="<p>Hi</p>",
+            partner_ids=partners.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+        )
+        self._run_queue()
+        statuses = sorted(message.notification_ids.mapped("notification_status"))
+        self.assertEqual(statuses, ["exception", "sent"])
+        held = message.notification_ids.filtered(lambda n: n.notification_status == "exception")
+        self.assertEqual(held.failure_type, "mail_quota")
+        self.assertTrue(message.has_error)
+        self.assertEqual(len(self.sink.deliveries), 1)
+
+    def test_external_server_not_counted_and_server_limit_enforced(self):
+        self.params.set_param("mail_reliability.daily_limit", "1")
+        self.mail_server.write({"use_database_quota": False})
+        self._mails(3, prefix="ext")
+        self._run_queue()
+        self.assertEqual(len(self.sink.deliveries), 3, "external server: database limit ignored")
+        self.assertEqual(self.Usage._usage_today()[0], 0)
+        self.mail_server.write({"daily_limit": 2})
+        mails = self._mails(3, prefix="own")
+        self._run_queue()
+        self.assertEqual(len(self.sink.deliveries), 5)
+        held = mails.filtered(lambda m: m.state == "exception")
+        self.assertEqual(len(held), 1)
+        self.assertIn("Daily limit of server Loopback SMTP sink reached (2/2)", held.failure_reason)
+        self.assertEqual(self.Usage._usage_today(self.mail_server)[0], 2)
+
+    def test_failed_send_releases_the_unit(self):
+        self._mails(2, prefix="unknown-")
+        self._run_queue()
+        self.assertEqual(self.Usage._usage_today()[0], 0, "refused mail is not counted")
+        self._mails(1, prefix="dropdata-")
+        self._run_queue()
+        self.assertEqual(self.Usage._usage_today()[0], 0)
+
+    def test_marketing_yields_to_the_reserve(self):
+        self.params.set_param("mail_reliability.daily_limit", "10")
+        self.params.set_param("mail_reliability.transactional_reserve", "20")
+        with real_smtp():
+            for _n in range(8):
+                self.assertFalse(self.Usage._reserve(self.mail_server, marketing=True)[1])
+            self.assertTrue(self.Usage._reserve(self.mail_server, marketing=True)[1])
+            for _n in range(2):
+                self.assertFalse(self.Usage._reserve(self.mail_server, marketing=False)[1])
+            refusal = self.Usage._reserve(self.mail_server, marketing=False)[1]
+        self.assertEqual((refusal.used, refusal.limit), (10, 10))
+
+    def test_bad_settings_refused(self):
+        for key, value in (
+            ("mail_reliability.daily_limit", "-5"),
+            ("mail_reliability.daily_limit", "many"),
+            ("mail_reliability.transactional_reserve", "150"),
+            ("mail_reliability.quota_timezone", "Mars/Olympus"),
+        ):
+            with self.subTest(key=key, value=value), self.assertRaises(ValidationError):
+                self.params.set_param(key, value)
+        with self.assertRaises(ValidationError):
+            self.mail_server.daily_limit = -1
+
+    def test_settings_and_facts(self):
+        with freeze_time(NOW):
+            self._mails(2)
+            self._run_queue()
+            settings = self.env["res.config.settings"].create({})
+            self.assertEqual((settings.mr_quota_used, settings.mr_quota_limit), (2, 3))
+            self.assertEqual(settings.mr_quota_reset, datetime(2026, 3, 11))
+        action = settings.action_mr_quota_facts()
+        facts = self.env["mail.quota.facts.wizard"].browse(action["res_id"]).facts
+        self.assertIn("Internal users:", facts)
+        self.assertIn("Bounce rate, last 30 days", facts)
+        self.assertIn("Alias domains", facts)
+
+
+WORKER = """
+import sys, time, os
+import odoo
+from odoo.modules.registry import Registry
+rcfile, db, go = sys.argv[1], sys.argv[2], sys.argv[4]
+ids = [int(i) for i in sys.argv[3].split(",")]
+odoo.tools.config.parse_config(["-c", rcfile, "-d", db, "--log-level=warn", "--max-cron-threads=0"])
+registry = Registry(db)
+print("ready", flush=True)
+deadline = time.time() + 60
+while not os.path.exists(go) and time.time() < deadline:
+    time.sleep(0.01)
+with registry.cursor() as cr:
+    env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
+    env["mail.mail"].process_email_queue(ids=ids, batch_size=len(ids))
+print("done", flush=True)
+"""
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestDailyLimitConcurrency(BaseCase):
+    """Two real Odoo processes send at the limit edge: never one mail too many.
+
+    Commits (the workers are separate processes); cleans up in ``finally``.
+    """
+
+    def test_two_processes_never_overshoot(self):
+        registry = Registry(get_db_name())
+        limit, total = 50, 200
+        with SmtpSink() as sink, tempfile.TemporaryDirectory() as tmp:
+            with registry.cursor() as cr:
+                env = api.Environment(cr, api.SUPERUSER_ID, {})
+                old_limit = env["ir.config_parameter"].get_param("mail_reliability.daily_limit")
+                env["ir.config_parameter"].set_param("mail_reliability.daily_limit", str(limit))
+                server = env["ir.mail_server"].create(
+                    {
+                        "name": "concurrency sink",
+                        "smtp_host": sink.host,
+                        "smtp_port": sink.port,
+                        "smtp_encryption": "none",
+                        "sequence": 0,
+                    }
+                )
+                mails = env["mail.mail"].create(
+                    [
+                        {
+                            "subject": f"c{n}",
+                            "body_html": "<p>c</p>",
+                            "email_from": "s@example.com",
+                            "email_to": f"c{n}@example.com",
+                            "mail_server_id": server.id,
+                            "auto_delete": False,
+                        }
+                        for n in range(total)
+                    ]
+                )
+                ids, server_id = mails.ids, server.id
+                cr.execute("DELETE FROM mail_quota_usage")
+            go = os.path.join(tmp, "go")
+            env_vars = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(odoo.__file__)))
+            args = [config.rcfile, get_db_name(), ",".join(map(str, ids)), go]
+            workers = [
+                subprocess.Popen(
+                    [sys.executable, "-c", WORKER, *args],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=env_vars,
+                )
+                for _n in range(2)
+            ]
+            try:
+                for worker in workers:
+                    self.assertEqual(worker.stdout.readline().strip(), "ready")
+                open(go, "w").close()  # both start sending at the same moment
+                for worker in workers:
+                    out, err = worker.communicate(timeout=600)
+                    self.assertEqual(worker.returncode, 0, err[-2000:])
+                self.assertEqual(len(sink.deliveries), limit, "exactly the limit, no overshoot")
+                message_ids = {d.message_id for d in sink.deliveries}
+                self.assertEqual(len(message_ids), limit, "no mail delivered twice")
+                with registry.cursor() as cr:
+                    env = api.Environment(cr, api.SUPERUSER_ID, {})
+                    states = env["mail.mail"].browse(ids).mapped("state")
+                    self.assertEqual(states.count("sent"), limit)
+                    self.assertEqual(states.count("exception"), total - limit)
+                    self.assertEqual(env["mail.quota.usage"]._usage_today()[0], limit)
+            finally:
+                for worker in workers:
+                    if worker.poll() is None:
+                        worker.kill()
+                with registry.cursor() as cr:
+                    env = api.Environment(cr, api.SUPERUSER_ID, {})
+                    env["mail.mail"].browse(ids).unlink()
+                    env["ir.mail_server"].browse(server_id).unlink()
+                    cr.execute("DELETE FROM mail_quota_usage")
+                    env["ir.config_parameter"].set_param(
+                        "mail_reliability.daily_limit", old_limit or "200"
+                    )

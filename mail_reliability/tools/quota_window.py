@@ -1,0 +1,98 @@
+# Copyright 2026 mail_reliability contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Daily sending limit arithmetic: quota days in a timezone, settings, the reserve.
+
+Pure Python (stdlib ``zoneinfo``), no Odoo import.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+DEFAULT_DAILY_LIMIT = 200
+DEFAULT_TIMEZONE = "UTC"
+DEFAULT_RESERVE_PERCENT = 20
+
+
+@dataclass(frozen=True)
+class QuotaDay:
+    """One quota day: its local date, and its start and reset as naive UTC datetimes."""
+
+    day: object  # datetime.date
+    start: datetime
+    reset: datetime
+
+
+def _blank(value):
+    return value is None or value is False or (isinstance(value, str) and not value.strip())
+
+
+def parse_limit(value, default=DEFAULT_DAILY_LIMIT):
+    """A daily limit: an integer >= 0 (0 = no limit)."""
+    if _blank(value):
+        return default
+    text = str(value).strip()
+    try:
+        limit = int(text)
+    except ValueError:
+        raise ValueError(f"the daily limit must be a whole number, not {text!r}") from None
+    if limit < 0:
+        raise ValueError(f"the daily limit cannot be negative ({limit}); use 0 for no limit")
+    return limit
+
+
+def parse_reserve(value, default=DEFAULT_RESERVE_PERCENT):
+    """The transactional reserve: a percentage between 0 and 100."""
+    if _blank(value):
+        return default
+    text = str(value).strip().rstrip("%").strip()
+    try:
+        percent = float(text)
+    except ValueError:
+        raise ValueError(f"the transactional reserve must be a percentage, not {value!r}") from None
+    if not 0 <= percent <= 100 or math.isnan(percent):
+        raise ValueError(f"the transactional reserve must be between 0 and 100, not {text}")
+    return percent
+
+
+def parse_timezone(value, default=DEFAULT_TIMEZONE):
+    """An IANA timezone name such as 'Europe/Brussels'."""
+    if _blank(value):
+        return default
+    name = str(value).strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {name!r} (use an IANA name such as 'UTC')") from None
+    if name not in available_timezones() and name != "UTC":
+        raise ValueError(f"unknown timezone {name!r} (use an IANA name such as 'UTC')")
+    return name
+
+
+def quota_day(now, tz_name=DEFAULT_TIMEZONE):
+    """The quota day containing ``now`` (naive UTC): midnight to midnight in ``tz_name``."""
+    zone = ZoneInfo(tz_name)
+    local = now.replace(tzinfo=UTC).astimezone(zone)
+    day = local.date()
+    start_local = datetime.combine(day, time.min, tzinfo=zone)
+    reset_local = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+
+    def to_utc(moment):
+        return moment.astimezone(UTC).replace(tzinfo=None)
+
+    return QuotaDay(day=day, start=to_utc(start_local), reset=to_utc(reset_local))
+
+
+def reserve_units(limit, reserve_percent):
+    """Units of the day's limit kept for person-to-person and transactional mail."""
+    if limit <= 0:
+        return 0
+    return min(limit, math.ceil(limit * reserve_percent / 100))
+
+
+def effective_limit(limit, reserve_percent, marketing):
+    """The count a sender may reach: marketing stops ``reserve_units`` early."""
+    if limit <= 0:
+        return 0
+    return limit - reserve_units(limit, reserve_percent) if marketing else limit
