@@ -47,7 +47,9 @@ class MailQuotaUsage(models.Model):
     _rec_name = "scope_name"
 
     day = fields.Date(required=True, readonly=True, index=True, help="Quota day (local date)")
-    scope = fields.Char(required=True, readonly=True, help="'database' or 'server_<id>'")
+    scope = fields.Char(
+        "Scope Key", required=True, readonly=True, help="'database' or 'server_<id>'"
+    )
     mail_server_id = fields.Many2one("ir.mail_server", readonly=True, ondelete="cascade")
     scope_name = fields.Char("Scope", compute="_compute_scope_name")
     used = fields.Integer(readonly=True, help="Emails accepted by SMTP servers this day")

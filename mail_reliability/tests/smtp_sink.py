@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from aiosmtpd.controller import Controller
 
 _logger = logging.getLogger(__name__)
+# aiosmtpd logs every SMTP command at INFO on "mail.log": keep test and run logs readable.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 DROP = "drop"  # pseudo-reply: abort the TCP connection without answering
 
