@@ -107,9 +107,7 @@ def main():
         "median_mails_per_second": {k: round(v, 1) for k, v in median.items()},
         "ratio_quota_off_vs_stock": round(median["ours_quota_off"] / median["stock"], 3),
         "ratio_quota_on_vs_stock": round(median["ours_quota_on"] / median["stock"], 3),
-        "ratio_quota_on_vs_quota_off": round(
-            median["ours_quota_on"] / median["ours_quota_off"], 3
-        ),
+        "ratio_quota_on_vs_quota_off": round(median["ours_quota_on"] / median["ours_quota_off"], 3),
         "stock_vs_raw_ceiling": round(median["stock"] / median["raw"], 3),
     }
     print(json.dumps(report, indent=2))

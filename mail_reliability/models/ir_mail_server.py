@@ -33,6 +33,7 @@ from ..tools.smtp_status import (
 _logger = logging.getLogger(__name__)
 
 OUTCOMES_KEY = "mail_reliability.outcomes"
+MARKETING_KEY = "mail_reliability.marketing"
 QUOTA_CRON_XMLID = "mail_reliability.ir_cron_mail_reliability_quota_reset"
 
 
@@ -133,7 +134,7 @@ class IrMailServer(models.Model):
         Usage = self.env["mail.quota.usage"]
         server = self._mr_quota_server(mail_server_id, smtp_server, session, message)
         reservations, refusal = Usage._reserve(
-            server, marketing=bool(self.env.context.get("mail_reliability_marketing"))
+            server, marketing=bool(self.env.cr.cache.get(MARKETING_KEY))
         )
         if refusal:
             verdict = self._mr_quota_verdict(refusal)

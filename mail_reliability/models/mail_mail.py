@@ -27,7 +27,7 @@ from ..tools.smtp_status import (
     classify_exception,
     explain_failure,
 )
-from .ir_mail_server import CONNECT_KEY, outcome_register
+from .ir_mail_server import CONNECT_KEY, MARKETING_KEY, outcome_register
 
 _logger = logging.getLogger(__name__)
 
@@ -172,11 +172,15 @@ class MailMail(models.Model):
         post_send_callback=None,
     ):
         """Send mail by mail, each under a row lock taken right before sending."""
-        for position, mail in enumerate(self):
+        # One environment for the whole batch keeps the ORM prefetching the batch.
+        batch = self.with_context(mail_reliability_collect_refusals=True)
+        for position, mail in enumerate(batch):
             if not mail._mr_lock_for_sending():
                 continue
+            # Read by ir.mail_server.send_email: bulk marketing yields to the reserve.
+            self.env.cr.cache[MARKETING_KEY] = mail._mr_is_marketing()
             try:
-                super(MailMail, mail.with_context(mail_reliability_collect_refusals=True))._send(
+                super(MailMail, mail)._send(
                     auto_commit=auto_commit,
                     raise_exception=raise_exception,
                     smtp_session=smtp_session,
@@ -188,7 +192,7 @@ class MailMail(models.Model):
                 # The session is dead: defer the mail in flight with its reason, leave
                 # the rest of the batch outgoing for the next run, and keep the cron alive.
                 mail._mr_apply_outcome(success_pids=[], disconnected=exc)
-                rest = self[position + 1 :]
+                rest = batch[position + 1 :]
                 _logger.warning(
                     "SMTP server disconnected while sending mail %s; %s mail(s) left queued",
                     mail.id,
@@ -201,6 +205,8 @@ class MailMail(models.Model):
                 if raise_exception:
                     raise
                 break
+            finally:
+                self.env.cr.cache.pop(MARKETING_KEY, None)
         return True
 
     def _mr_is_marketing(self):

@@ -5,6 +5,7 @@
 Pure Python (stdlib ``zoneinfo``), no Odoo import.
 """
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -65,9 +66,15 @@ def parse_timezone(value, default=DEFAULT_TIMEZONE):
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown timezone {name!r} (use an IANA name such as 'UTC')") from None
-    if name not in available_timezones() and name != "UTC":
+    if name not in _known_timezones() and name != "UTC":
         raise ValueError(f"unknown timezone {name!r} (use an IANA name such as 'UTC')")
     return name
+
+
+@functools.lru_cache(maxsize=1)
+def _known_timezones():
+    # available_timezones() walks the tz database on disk: once per process is enough.
+    return frozenset(available_timezones())
 
 
 def quota_day(now, tz_name=DEFAULT_TIMEZONE):
