@@ -15,6 +15,8 @@
         "data/ir_config_parameter_data.xml",
         "wizard/mail_mail_retry_wizard_views.xml",
         "views/mail_mail_views.xml",
+        "data/mail_templates_mailgateway.xml",
+        "views/mail_incoming_rejection_views.xml",
     ],
     "installable": True,
     "auto_install": False,

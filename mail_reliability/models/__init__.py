@@ -6,3 +6,6 @@ from . import ir_cron
 from . import ir_mail_server
 from . import mail_mail
 from . import mail_notification
+from . import mail_thread
+from . import mail_alias
+from . import mail_incoming_rejection

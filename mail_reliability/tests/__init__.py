@@ -8,3 +8,5 @@ from . import test_mail_mail_concurrency
 from . import test_cron_guard
 from . import test_smtp_status
 from . import test_retry_policy
+from . import test_dsn
+from . import test_mail_incoming
