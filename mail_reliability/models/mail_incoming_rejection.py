@@ -145,15 +145,13 @@ class MailIncomingRejection(models.Model):
                 )
             raw = rejection.attachment_id.raw
             model = rejection.fetchmail_server_id.object_id.model or None
-            before = rejection.reason_detail
-            thread = (
-                self.env["mail.thread"]
-                .with_context(mail_reliability_reinject_id=rejection.id)
-                .message_process(model, raw)
+            self.env["mail.thread"].with_context(
+                mail_reliability_reinject_id=rejection.id
+            ).message_process(model, raw)
+            imported = rejection.message_id and self.env["mail.message"].sudo().search_count(
+                [("message_id", "=", rejection.message_id)], limit=1
             )
-            if rejection.state == "reinjected" or (
-                thread is not False and rejection.reason_detail == before
-            ):
+            if imported:
                 rejection.write({"state": "reinjected", "reinject_date": fields.Datetime.now()})
                 done |= rejection
             else:
