@@ -7,12 +7,14 @@ per recipient and only hard ones count towards blacklisting."""
 import os
 from datetime import timedelta
 from email.message import EmailMessage
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
 from .common import SmtpSinkCase
+from .pop3_sink import Pop3Sink
 from .test_dsn import load_bounce
 
 THREAD_LOGGER = "odoo.addons.mail_reliability.models.mail_thread"
@@ -537,3 +539,58 @@ class TestBounceRate(TestIncomingCase):
         rates = self.MailThread._mr_bounce_rates()
         self.assertEqual((rates[30]["sent"], rates[30]["hard"]), (31, 2))
         self.assertEqual(rates[30]["level"], "warning")  # 2/31 = 6.45 %
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestFetchmailNeverCrashes(TestIncomingCase):
+    """Odoo's fetchmail against a real POP3 peer: every message is taken off the
+    server, and what cannot be routed or read is in the rejected log."""
+
+    def test_pop3_fetch_with_malformed_mail(self):
+        pop3 = Pop3Sink().start()
+        self.addCleanup(pop3.stop)
+        self.env["mail.alias"].create(
+            {
+                "alias_name": "contact",
+                "alias_model_id": self.env["ir.model"]._get_id("res.partner"),
+                "alias_domain_id": self.alias_domain.id,
+            }
+        )
+        pop3.mailbox = [
+            make_mail(to="contact@example.com", subject="Good one", msgid="<ok@customer.test>"),
+            make_mail(msgid="<lost@customer.test>"),
+            b"From: alice@customer.test\r\nTo: contact@example.com\r\n"
+            b"Message-Id: <bad-charset@customer.test>\r\n"
+            b"Content-Type: text/plain; charset=x-no-such-charset\r\n\r\n\xe9\xff\r\n",
+            b"From: alice@customer.test\r\nTo: nobody@example.com\r\n"
+            b"Message-Id: <truncated@customer.test>\r\n"
+            b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: te',
+        ]
+        server = self.env["fetchmail.server"].create(
+            {
+                "name": "Loopback POP3",
+                "server_type": "pop",
+                "server": pop3.host,
+                "port": pop3.port,
+                "user": "odoo",
+                "password": "secret",
+                "state": "done",
+            }
+        )
+        # fetchmail commits after each message; the test transaction must not.
+        with patch.object(self.env.cr, "commit", lambda: None), self.real_smtp():
+            server.fetch_mail()
+        # fetchmail deletes a POP message only when message_process did not raise
+        self.assertEqual(pop3.mailbox, [], "every message was taken off the server")
+        self.assertTrue(self.env["res.partner"].search([("name", "=", "Good one")]))
+        rejections = self.Rejection.search([("fetchmail_server_id", "=", server.id)])
+        self.assertEqual(
+            sorted(rejections.mapped("message_id")),
+            ["<bad-charset@customer.test>", "<lost@customer.test>", "<truncated@customer.test>"],
+        )
+        self.assertEqual(
+            dict(zip(rejections.mapped("message_id"), rejections.mapped("reason"), strict=True))[
+                "<bad-charset@customer.test>"
+            ],
+            "parse_error",
+        )
