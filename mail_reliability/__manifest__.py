@@ -19,6 +19,8 @@
         "views/mail_quota_usage_views.xml",
         "views/ir_mail_server_views.xml",
         "views/res_config_settings_quota_views.xml",
+        "data/mail_templates_mailgateway.xml",
+        "views/mail_incoming_rejection_views.xml",
     ],
     "installable": True,
     "auto_install": False,

@@ -24,3 +24,7 @@ class MailNotification(models.Model):
                 notification.smtp_status,
                 notification.failure_reason,
             )
+
+    # Delayed delivery reported by a DSN (Action: delayed): a warning, not a failure.
+    delivery_warning = fields.Char(readonly=True, copy=False)
+    delivery_warning_date = fields.Datetime(readonly=True, copy=False)

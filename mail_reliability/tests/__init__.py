@@ -10,3 +10,5 @@ from . import test_smtp_status
 from . import test_retry_policy
 from . import test_quota_window
 from . import test_quota
+from . import test_dsn
+from . import test_mail_incoming

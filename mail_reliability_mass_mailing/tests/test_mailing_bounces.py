@@ -1,0 +1,53 @@
+# Copyright 2026 mail_reliability contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Mass mailing traces follow the per-recipient reading of bounces."""
+
+from odoo.tests import tagged
+
+from odoo.addons.mail_reliability.tests.test_dsn import load_bounce
+from odoo.addons.mail_reliability.tests.test_mail_incoming import TestIncomingCase
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestMailingBounces(TestIncomingCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mailing = cls.env["mailing.mailing"].create(
+            {
+                "subject": "Newsletter",
+                "body_html": "<p>News</p>",
+                "email_from": "news@example.com",
+                "mailing_model_id": cls.env.ref("mass_mailing.model_mailing_list").id,
+            }
+        )
+
+    def make_trace(self, index):
+        return self.env["mailing.trace"].create(
+            {
+                "mass_mailing_id": self.mailing.id,
+                "model": "mailing.contact",
+                "res_id": index,
+                "email": "alice@remote.test",
+                "message_id": f"<news-{index}@example.com>",
+                "trace_status": "sent",
+            }
+        )
+
+    def feed(self, fixture, trace):
+        raw = load_bounce(fixture, message_id=trace.message_id, subject=f"s{trace.id}")
+        self.assertFalse(self.process(raw))
+        self.assertFalse(self.sink.deliveries)
+
+    def test_delayed_and_soft_reports_leave_traces_alone(self):
+        delayed, policy, auth = self.make_trace(1), self.make_trace(2), self.make_trace(3)
+        self.feed("postfix_delayed.eml", delayed)
+        self.feed("ses_policy.eml", policy)
+        self.feed("dmarc_sender_auth.eml", auth)
+        self.assertEqual((delayed | policy | auth).mapped("trace_status"), ["sent"] * 3)
+        self.assertFalse(self.env["mail.blacklist"].search([("email", "=", "alice@remote.test")]))
+
+    def test_hard_bounce_marks_the_trace(self):
+        trace = self.make_trace(4)
+        self.feed("postfix_dsn.eml", trace)
+        self.assertEqual(trace.trace_status, "bounce")
