@@ -15,6 +15,8 @@
         "data/ir_config_parameter_data.xml",
         "wizard/mail_mail_retry_wizard_views.xml",
         "views/mail_mail_views.xml",
+        "data/ir_cron_data.xml",
+        "views/res_config_settings_views.xml",
     ],
     "installable": True,
     "auto_install": False,

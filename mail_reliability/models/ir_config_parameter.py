@@ -3,11 +3,16 @@
 from odoo import _, api, models
 from odoo.exceptions import ValidationError
 
-from ..tools import retry_policy
+from ..tools import retention, retry_policy
 
 PARSERS = {
     "mail_reliability.retry_delays": retry_policy.parse_delays,
     "mail_reliability.retry_max_hours": retry_policy.parse_max_hours,
+    "mail_reliability.vacuum_sent_days": retention.parse_days,
+    "mail_reliability.vacuum_cancel_days": retention.parse_days,
+    "mail_reliability.vacuum_exception_days": retention.parse_days,
+    "mail_reliability.vacuum_quota_usage_days": retention.parse_days,
+    "mail_reliability.vacuum_incoming_rejection_days": retention.parse_days,
 }
 
 

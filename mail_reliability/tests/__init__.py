@@ -8,3 +8,6 @@ from . import test_mail_mail_concurrency
 from . import test_cron_guard
 from . import test_smtp_status
 from . import test_retry_policy
+from . import test_retention
+from . import test_mail_vacuum
+from . import test_res_config_settings
