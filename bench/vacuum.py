@@ -19,7 +19,9 @@ Target: no transaction over 1 s. Run through ``bin/bench-vacuum``.
 """
 
 import argparse
+import importlib.util
 import json
+import pathlib
 import sys
 import time
 from datetime import timedelta
@@ -31,9 +33,18 @@ from odoo.modules.registry import Registry
 MIX = (("sent", 0.4), ("cancel", 0.3), ("exception", 0.3))
 
 
-def fill(registry, total, young=1000):
-    from odoo.addons.mail_reliability.tests.vacuum_data import insert_old_mails
+def _insert_old_mails():
+    # Load the shared helper by path: importing the tests package outside test mode
+    # would import the test framework (and Odoo logs an error for that).
+    path = pathlib.Path(__file__).resolve().parent.parent / "mail_reliability/tests/vacuum_data.py"
+    spec = importlib.util.spec_from_file_location("mr_vacuum_data", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.insert_old_mails
 
+
+def fill(registry, total, young=1000):
+    insert_old_mails = _insert_old_mails()
     with registry.cursor() as cr:
         cr.execute("DELETE FROM mail_mail")
         for state, share in MIX:
