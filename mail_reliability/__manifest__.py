@@ -21,6 +21,8 @@
         "views/res_config_settings_quota_views.xml",
         "data/mail_templates_mailgateway.xml",
         "views/mail_incoming_rejection_views.xml",
+        "data/ir_cron_data.xml",
+        "views/res_config_settings_views.xml",
     ],
     "installable": True,
     "auto_install": False,

@@ -11,3 +11,5 @@ from . import res_config_settings_quota
 from . import mail_thread
 from . import mail_alias
 from . import mail_incoming_rejection
+from . import mail_vacuum
+from . import res_config_settings

@@ -3,7 +3,7 @@
 from odoo import _, api, models
 from odoo.exceptions import ValidationError
 
-from ..tools import quota_window, retry_policy
+from ..tools import quota_window, retention, retry_policy
 
 PARSERS = {
     "mail_reliability.daily_limit": quota_window.parse_limit,
@@ -11,6 +11,11 @@ PARSERS = {
     "mail_reliability.transactional_reserve": quota_window.parse_reserve,
     "mail_reliability.retry_delays": retry_policy.parse_delays,
     "mail_reliability.retry_max_hours": retry_policy.parse_max_hours,
+    "mail_reliability.vacuum_sent_days": retention.parse_days,
+    "mail_reliability.vacuum_cancel_days": retention.parse_days,
+    "mail_reliability.vacuum_exception_days": retention.parse_days,
+    "mail_reliability.vacuum_quota_usage_days": retention.parse_days,
+    "mail_reliability.vacuum_rejection_days": retention.parse_days,
 }
 
 

@@ -31,9 +31,6 @@ REASONS = [
     ("parse_error", "The message could not be read"),
     ("processing_error", "Error while processing the message"),
 ]
-VACUUM_PARAM = "mail_reliability.vacuum_rejection_days"
-VACUUM_DEFAULT_DAYS = 90
-VACUUM_BATCH = 1000
 
 
 def _header(message, name):
@@ -269,25 +266,16 @@ class MailIncomingRejection(models.Model):
             ]
         )
 
-    @api.autovacuum
     def _gc_rejections(self):
-        """Drop rejections older than the retention (days, ICP; 0 or less keeps all)."""
-        param = self.env["ir.config_parameter"].sudo().get_param(VACUUM_PARAM)
-        try:
-            days = int(param) if param not in (None, False, "") else VACUUM_DEFAULT_DAYS
-        except ValueError:
-            _logger.warning(
-                "Ignoring invalid %s=%r; using %s", VACUUM_PARAM, param, VACUUM_DEFAULT_DAYS
-            )
-            days = VACUUM_DEFAULT_DAYS
-        if days <= 0:
-            return
-        limit = fields.Datetime.now() - timedelta(days=days)
-        old = self.search([("create_date", "<", limit)], limit=VACUUM_BATCH)
-        if old:
-            old.unlink()
-            _logger.info(
-                "Rejected incoming log: %s entries older than %s days removed", len(old), days
-            )
-        if len(old) == VACUUM_BATCH:
-            self.env.ref("base.autovacuum_job")._trigger()
+        """Drop rejections past the retention (``mail_reliability.vacuum_rejection_days``).
+
+        The daily retention clean-up (``mail.reliability.vacuum``) runs this rule with
+        the others; this entry point runs it alone, one bounded batch.
+        """
+        Vacuum = self.env["mail.reliability.vacuum"]
+        rule = next(r for r in Vacuum._vacuum_rules() if r["key"] == "incoming_rejection")
+        domain = Vacuum._vacuum_rule_domain(rule)
+        if domain is None:
+            return 0
+        deleted, _remaining = Vacuum._vacuum_batched(rule["model"], domain)
+        return deleted

@@ -4,14 +4,21 @@ from odoo import api, fields, models
 
 from odoo.addons.base.models.res_partner import _tz_get
 
+QUOTA_INTEGER_PARAMS = {
+    "mr_daily_limit": ("mail_reliability.daily_limit", 200),
+    "mr_transactional_reserve": ("mail_reliability.transactional_reserve", 20),
+}
 
+
+# pylint: disable=consider-merging-classes-inherited
 class ResConfigSettings(models.TransientModel):
+    """Daily limit settings. Stored by hand: ``config_parameter`` integer fields
+    delete a parameter saved as 0, and 0 means "no limit" / "no reserve" here."""
+
     _inherit = "res.config.settings"
 
     mr_daily_limit = fields.Integer(
         "Daily Sending Limit",
-        config_parameter="mail_reliability.daily_limit",
-        default=200,
         help="Emails the database may hand to SMTP servers per day (0: no limit).",
     )
     mr_quota_timezone = fields.Selection(
@@ -22,8 +29,6 @@ class ResConfigSettings(models.TransientModel):
     )
     mr_transactional_reserve = fields.Integer(
         "Reserve for Person-to-Person Mail (%)",
-        config_parameter="mail_reliability.transactional_reserve",
-        default=20,
         help="Mass mailing stops when less than this share of the daily limit is left.",
     )
     mr_quota_used = fields.Integer("Sent Today", compute="_compute_mr_quota")
@@ -45,6 +50,26 @@ class ResConfigSettings(models.TransientModel):
             settings.mr_quota_percent = 100.0 * used / limit if limit else 0.0
             settings.mr_quota_reset = reset
             settings.mr_quota_server_ids = servers
+
+    @api.model
+    def get_values(self):
+        res = super().get_values()
+        params = self.env["ir.config_parameter"].sudo()
+        for name, (key, default) in QUOTA_INTEGER_PARAMS.items():
+            try:
+                res[name] = int(params.get_param(key, default))
+            except (TypeError, ValueError):
+                res[name] = default
+        return res
+
+    def set_values(self):
+        res = super().set_values()
+        params = self.env["ir.config_parameter"].sudo()
+        for name, (key, _default) in QUOTA_INTEGER_PARAMS.items():
+            value = str(self[name])
+            if params.get_param(key) != value:
+                params.set_param(key, value)  # validated by ir.config_parameter
+        return res
 
     def action_mr_quota_facts(self):
         return self.env["mail.quota.facts.wizard"].action_open()

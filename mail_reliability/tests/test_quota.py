@@ -264,3 +264,18 @@ class TestDailyLimitConcurrency(BaseCase):
                     env["ir.config_parameter"].set_param(
                         "mail_reliability.daily_limit", old_limit or "200"
                     )
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestDailyLimitSettings(SmtpSinkCase):
+    def test_zero_means_no_limit_and_survives_saving(self):
+        settings = self.env["res.config.settings"].create(
+            {"mr_daily_limit": 0, "mr_transactional_reserve": 0}
+        )
+        settings.execute()
+        params = self.env["ir.config_parameter"]
+        self.assertEqual(params.get_param("mail_reliability.daily_limit"), "0")
+        self.assertEqual(params.get_param("mail_reliability.transactional_reserve"), "0")
+        self.assertEqual(self.env["res.config.settings"].create({}).mr_daily_limit, 0)
+        with self.assertRaises(ValidationError):
+            self.env["res.config.settings"].create({"mr_daily_limit": -3}).execute()

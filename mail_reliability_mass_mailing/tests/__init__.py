@@ -4,3 +4,4 @@
 from . import test_module_install
 from . import test_mailing_trace_failures
 from . import test_mailing_bounces
+from . import test_urgent_vs_queued
