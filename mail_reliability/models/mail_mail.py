@@ -235,7 +235,9 @@ class MailMail(models.Model):
             locked = False
         if not locked:
             _logger.info("mail.mail %s skipped: already sent or being sent elsewhere", self.id)
-        self.invalidate_recordset(["state"])
+            self.invalidate_recordset(["state"])
+        # When locked, the row is 'outgoing' in the database; a stale cached state
+        # could only make stock skip the mail (sent next run), never send it twice.
         return locked
 
     # ------------------------------------------------------------------
@@ -269,6 +271,10 @@ class MailMail(models.Model):
             verdict = classify_exception(disconnected)
         refused = entry.get("refused") or {}
         delivered = entry.get("delivered") or set()
+        if not verdict and not refused:  # the common case: plain success, stock handles it
+            return super()._postprocess_sent_message(
+                success_pids, failure_reason=failure_reason, failure_type=failure_type
+            )
         notifications = self._mr_open_notifications()
         refused_notifications = notifications.filtered(
             lambda n: (n.res_partner_id.email_normalized or "").lower() in refused

@@ -146,40 +146,10 @@ class MailQuotaUsage(models.Model):
         reservations = []
         with self._ledger_cursor() as cr:
             for scope, scope_server, cap, limit in scopes:
-                cr.execute(
-                    """INSERT INTO mail_quota_usage
-                              (day, scope, mail_server_id, used, refused, limit_value, reset_at,
-                               create_uid, write_uid, create_date, write_date)
-                       VALUES (%s, %s, %s, 0, 0, %s, %s, %s, %s, now() at time zone 'UTC',
-                               now() at time zone 'UTC')
-                  ON CONFLICT (day, scope) DO NOTHING""",
-                    [
-                        qday.day,
-                        scope,
-                        scope_server and scope_server.id,
-                        limit,
-                        qday.reset,
-                        self.env.uid,
-                        self.env.uid,
-                    ],
-                )
-                cr.execute(
-                    """UPDATE mail_quota_usage
-                          SET used = used + 1, limit_value = %s,
-                              write_date = now() at time zone 'UTC'
-                        WHERE day = %s AND scope = %s AND used < %s
-                    RETURNING used""",
-                    [limit, qday.day, scope, cap],
-                )
-                if cr.fetchone():
+                used = self._take_unit(cr, qday, scope, scope_server, cap, limit)
+                if used is None:
                     reservations.append(Reservation(scope, qday.day))
                     continue
-                cr.execute(
-                    """UPDATE mail_quota_usage SET refused = refused + 1, limit_value = %s
-                        WHERE day = %s AND scope = %s RETURNING used""",
-                    [limit, qday.day, scope],
-                )
-                used = cr.fetchone()[0]
                 self._release_on(cr, reservations)
                 return [], QuotaRefusal(
                     scope=scope,
@@ -189,6 +159,55 @@ class MailQuotaUsage(models.Model):
                     server_name=scope_server.name if scope_server else None,
                 )
         return reservations, None
+
+    @api.model
+    def _take_unit(self, cr, qday, scope, scope_server, cap, limit):
+        """One atomic attempt on the day's row: ``None`` if taken, else the count used.
+
+        The row of the day is created on the first attempt that finds none, so the
+        usual cost is a single UPDATE.
+        """
+        for _attempt in range(2):
+            cr.execute(
+                """UPDATE mail_quota_usage
+                      SET used = used + 1, limit_value = %s,
+                          write_date = now() at time zone 'UTC'
+                    WHERE day = %s AND scope = %s AND used < %s
+                RETURNING used""",
+                [limit, qday.day, scope, cap],
+            )
+            if cr.fetchone():
+                return None
+            cr.execute(
+                """UPDATE mail_quota_usage SET refused = refused + 1, limit_value = %s
+                    WHERE day = %s AND scope = %s RETURNING used""",
+                [limit, qday.day, scope],
+            )
+            row = cr.fetchone()
+            if row:
+                return row[0]
+            self._ensure_row(cr, qday, scope, scope_server, limit)
+        raise RuntimeError(f"quota ledger row for {scope} on {qday.day} could not be created")
+
+    @api.model
+    def _ensure_row(self, cr, qday, scope, scope_server, limit):
+        cr.execute(
+            """INSERT INTO mail_quota_usage
+                      (day, scope, mail_server_id, used, refused, limit_value, reset_at,
+                       create_uid, write_uid, create_date, write_date)
+               VALUES (%s, %s, %s, 0, 0, %s, %s, %s, %s, now() at time zone 'UTC',
+                       now() at time zone 'UTC')
+          ON CONFLICT (day, scope) DO NOTHING""",
+            [
+                qday.day,
+                scope,
+                scope_server and scope_server.id,
+                limit,
+                qday.reset,
+                self.env.uid,
+                self.env.uid,
+            ],
+        )
 
     @api.model
     def _release(self, reservations):
