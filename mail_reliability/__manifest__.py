@@ -10,12 +10,18 @@
     "author": "mail_reliability contributors",
     "license": "LGPL-3",
     "depends": ["mail"],
+    "external_dependencies": {"python": ["dnspython"]},
     "data": [
         "security/ir.model.access.csv",
         "data/ir_config_parameter_data.xml",
         "wizard/mail_mail_retry_wizard_views.xml",
         "views/mail_mail_views.xml",
+        "data/ir_cron_data.xml",
+        "wizard/mail_support_bundle_views.xml",
+        "views/mail_health_check_views.xml",
+        "views/res_config_settings_health_views.xml",
     ],
     "installable": True,
+    "post_load": "post_load",
     "auto_install": False,
 }

@@ -6,3 +6,5 @@ from . import ir_cron
 from . import ir_mail_server
 from . import mail_mail
 from . import mail_notification
+from . import mail_health_check
+from . import res_config_settings_health

@@ -8,3 +8,8 @@ from . import test_mail_mail_concurrency
 from . import test_cron_guard
 from . import test_smtp_status
 from . import test_retry_policy
+from . import test_dns_checks
+from . import test_health_rules
+from . import test_logging_handler
+from . import test_mail_health_check
+from . import test_mail_support_bundle

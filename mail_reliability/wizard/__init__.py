@@ -2,3 +2,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 
 from . import mail_mail_retry_wizard
+from . import mail_support_bundle
+from . import mail_log_search
