@@ -13,3 +13,4 @@ from . import test_health_rules
 from . import test_logging_handler
 from . import test_mail_health_check
 from . import test_mail_support_bundle
+from . import test_downloads

@@ -4,6 +4,7 @@
 
 import gzip
 import logging
+import logging.handlers
 import os
 import tempfile
 from datetime import UTC, datetime
@@ -143,3 +144,42 @@ class TestLoggingHandler(BaseCase):
     def test_bad_hour(self):
         with self.assertRaises(ValueError):
             DailyRotatingFileHandler(self.path, rollover_hour=24)
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestLoggingHandlerConfig(BaseCase):
+    """post_load: the [mail_reliability] section of odoo.conf swaps Odoo's file handler."""
+
+    def test_install_from_config(self):
+        from unittest.mock import patch
+
+        from odoo.tools import config
+
+        from ..logging_handler import install_from_config
+
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        path = os.path.join(tmp.name, "odoo.log")
+        root = logging.getLogger()
+        watched = logging.handlers.WatchedFileHandler(path)
+        watched.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        root.addHandler(watched)
+        self.addCleanup(root.removeHandler, watched)
+
+        with (
+            patch.dict(config.options, {"logfile": path}),
+            patch.dict(config.misc, {}, clear=False),
+        ):
+            config.misc.pop("mail_reliability", None)
+            self.assertIsNone(install_from_config(), "off unless asked")
+            self.assertIn(watched, root.handlers)
+            config.misc["mail_reliability"] = {"log_rotation": "True", "log_rotation_hour": "6"}
+            installed = install_from_config()
+            self.addCleanup(installed.close)
+            self.addCleanup(root.removeHandler, installed)
+            self.assertIsInstance(installed, DailyRotatingFileHandler)
+            self.assertEqual(installed.rollover_hour, 6)
+            self.assertNotIn(watched, root.handlers)
+            self.assertIn(installed, root.handlers)
+            self.assertIs(installed.formatter, watched.formatter)
+            self.assertIs(install_from_config(), installed, "idempotent")
