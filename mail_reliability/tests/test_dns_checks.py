@@ -131,6 +131,12 @@ class TestDnsChecks(BaseCase):
         with self.assertRaises(DnsUnavailable):
             dns_checks.spf_finding(resolver, "corp.test", {"x": "203.0.113.5"})
         self.assertLess(time.monotonic() - started, 3)
+        # the resolver is now known to be down: the next lookups fail at once
+        started = time.monotonic()
+        for domain in ("a.test", "b.test", "c.test"):
+            with self.assertRaises(DnsUnavailable):
+                dns_checks.dmarc_finding(resolver, domain)
+        self.assertLess(time.monotonic() - started, 0.2)
         self.peer.servfail.add("corp.test")
         with self.assertRaises(DnsUnavailable):
             self.resolver.txt("corp.test")

@@ -66,17 +66,23 @@ class Resolver:
         self._resolver.timeout = timeout
         self._resolver.lifetime = timeout
         self.cache = {}
+        # After one timeout the resolver is considered down: later lookups fail at
+        # once, so a dead resolver costs one timeout, not one per record.
+        self.down = None
 
     def _query(self, name, rdtype):
         key = (str(name).lower().rstrip("."), rdtype)
         if key in self.cache:
             return self.cache[key]
+        if self.down:
+            raise DnsUnavailable(self.down)
         try:
             answer = list(self._resolver.resolve(name, rdtype, search=False))
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             answer = []
         except dns.exception.Timeout as exc:
-            raise DnsUnavailable(f"DNS timeout looking up {rdtype} {name}") from exc
+            self.down = f"DNS timeout looking up {rdtype} {name}"
+            raise DnsUnavailable(self.down) from exc
         except dns.resolver.NoNameservers as exc:
             raise DnsUnavailable(f"no DNS server answered {rdtype} {name}") from exc
         except (dns.name.LabelTooLong, dns.name.EmptyLabel, dns.exception.SyntaxError) as exc:
