@@ -299,3 +299,18 @@ class TestMailHealthCheck(SmtpSinkCase):
             Check.action_open_dashboard()
         with self.assertRaises(AccessError):
             Check.search([])
+
+    def test_fix_actions_open(self):
+        checks = self.run_checks()
+        for code in ("identity", "spf", "dkim"):
+            with self.subTest(code=code):
+                self.assertEqual(checks[code].action_open_fix()["res_model"], "ir.mail_server")
+        action = checks["queue"].action_open_fix()
+        self.assertEqual(
+            (action["res_model"], action["res_id"]),
+            ("ir.cron", self.env.ref("mail.ir_cron_mail_scheduler_action").id),
+        )
+        self.assertFalse(checks["bounce_rate"].has_fix_action)
+        dashboard = self.Check.action_open_dashboard()
+        self.assertEqual(dashboard["res_model"], "mail.health.check")
+        self.assertEqual(self.Check.action_run_checks()["tag"], "soft_reload")

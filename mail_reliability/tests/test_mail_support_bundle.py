@@ -216,3 +216,40 @@ class TestMailSupportBundle(SmtpSinkCase):
             env["mail.log.search"].create({"query": "x"})
         with self.assertRaises(AccessError):
             env["mail.log.search"].default_get(["query"])
+
+    def test_bundle_includes_the_dsn(self):
+        mail = self.create_outgoing_mail("gone@dest.test", auto_delete=False)
+        dsn = (
+            "From: MAILER-DAEMON@dest.test\r\nTo: bounce@corp.test\r\nSubject: Undelivered\r\n"
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+            "--b\r\nContent-Type: text/plain\r\n\r\nNot delivered\r\n"
+            "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+            "Final-Recipient: rfc822; gone@dest.test\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+            "--b\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+            f"Message-Id: {mail.message_id}\r\n--b--\r\n"
+        )
+        bounce_message = self.env["mail.message"].create(
+            {"body": "bounce", "message_type": "email"}
+        )
+        self.env["ir.attachment"].create(
+            {
+                "name": "original_email.eml",
+                "raw": dsn.encode(),
+                "res_model": "mail.message",
+                "res_id": bounce_message.id,
+            }
+        )
+        unrelated = dsn.replace(mail.message_id, "<someone-else@corp.test>")
+        self.env["ir.attachment"].create(
+            {
+                "name": "original_email.eml",
+                "raw": unrelated.encode(),
+                "res_model": "mail.message",
+                "res_id": bounce_message.id,
+            }
+        )
+        files = self._read_bundle(self.Bundle.create({"mail_id": mail.id}))
+        dsn_files = [name for name in files if name.startswith("dsn-")]
+        self.assertEqual(len(dsn_files), 1)
+        self.assertIn(b"Status: 5.1.1", files[dsn_files[0]])
+        self.assertIn(mail.message_id.encode(), files[dsn_files[0]])
