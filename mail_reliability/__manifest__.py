@@ -10,6 +10,7 @@
     "author": "mail_reliability contributors",
     "license": "LGPL-3",
     "depends": ["mail"],
+    "external_dependencies": {"python": ["dnspython"]},
     "data": [
         "security/ir.model.access.csv",
         "data/ir_config_parameter_data.xml",
@@ -21,9 +22,12 @@
         "views/res_config_settings_quota_views.xml",
         "data/mail_templates_mailgateway.xml",
         "views/mail_incoming_rejection_views.xml",
-        "data/ir_cron_data.xml",
         "views/res_config_settings_views.xml",
+        "wizard/mail_support_bundle_views.xml",
+        "views/mail_health_check_views.xml",
+        "views/res_config_settings_health_views.xml",
     ],
     "installable": True,
+    "post_load": "post_load",
     "auto_install": False,
 }

@@ -13,3 +13,5 @@ from . import mail_alias
 from . import mail_incoming_rejection
 from . import mail_vacuum
 from . import res_config_settings
+from . import mail_health_check
+from . import res_config_settings_health

@@ -230,10 +230,11 @@ class IrMailServer(models.Model):
 
     def _mr_refusals(self, refused, server):
         """{address: verdict} for smtplib's {address: (code, reply)}, naming the server."""
+        translate = self.env._  # a comprehension has no frame _() can read the language from
         return {
             address.lower(): dataclasses.replace(
                 verdict,
-                message=_(
+                message=translate(
                     "SMTP server '%(server)s' refused %(address)s: %(reply)s",
                     server=server,
                     address=address,

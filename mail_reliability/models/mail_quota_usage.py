@@ -14,6 +14,7 @@ import contextlib
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.modules import module as odoo_module
@@ -240,6 +241,46 @@ class MailQuotaUsage(models.Model):
         row = self.env.cr.fetchone()
         limit = server.daily_limit if server else self._settings()[0]
         return (row[0] if row else 0), limit, qday.reset
+
+    @api.model
+    def _health_summary(self, days=7):
+        """For the Email Health dashboard: today's usage and the days the limit was hit."""
+        used, limit, reset = self._usage_today()
+        since = self._current_day().day - timedelta(days=days - 1)
+        rows = self.search([("scope", "=", DATABASE_SCOPE), ("day", ">=", since)], order="day")
+        hit = [row for row in rows if row.refused]
+        details = [
+            f"{row.day}: {row.used}/{row.limit_value or '-'}"
+            + (_(" (limit reached, %(n)s held back)", n=row.refused) if row.refused else "")
+            for row in rows
+        ]
+        if not limit:
+            return {
+                "status": "ok",
+                "finding": _("No database daily limit (%(used)s sent today).", used=used),
+                "fix": "",
+                "details": details,
+            }
+        finding = _(
+            "Today: %(used)s/%(limit)s emails, resets at %(reset)s UTC.",
+            used=used,
+            limit=limit,
+            reset=reset,
+        )
+        if hit:
+            return {
+                "status": "warning",
+                "finding": finding
+                + " "
+                + _("Limit reached on %(n)s of the last %(d)s days.", n=len(hit), d=days),
+                "fix": _(
+                    "Raise the daily limit in Settings > Emails (use 'Facts for a limit "
+                    "increase' when asking your provider), or send bulk mail through an "
+                    "external server that does not count toward the database limit."
+                ),
+                "details": details,
+            }
+        return {"status": "ok", "finding": finding, "fix": "", "details": details}
 
     # ------------------------------------------------------------------
     # Cron: requeue mail held back by the limit

@@ -15,3 +15,9 @@ from . import test_mail_incoming
 from . import test_retention
 from . import test_mail_vacuum
 from . import test_res_config_settings
+from . import test_dns_checks
+from . import test_health_rules
+from . import test_logging_handler
+from . import test_mail_health_check
+from . import test_mail_support_bundle
+from . import test_downloads

@@ -80,6 +80,10 @@ class TestDailyLimit(SmtpSinkCase):
             self.assertEqual(set(held.mapped("state")), {"sent"})
             self.assertEqual(len(self.sink.deliveries), 5, "every mail delivered exactly once")
             self.assertEqual(self.Usage._usage_today()[0], 2)
+            health = self.Usage._health_summary(days=7)
+            self.assertEqual(health["status"], "warning")
+            self.assertIn("Limit reached on 1 of the last 7 days", health["finding"])
+            self.assertIn("Today: 2/3", health["finding"])
         rows = self.Usage.search([("scope", "=", "database")])
         self.assertEqual(sorted(rows.mapped("used")), [2, 3])
 

@@ -1,0 +1,64 @@
+# Copyright 2026 mail_reliability contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Downloads of .eml files and support bundles (administrators only)."""
+
+import base64
+
+from odoo import http
+from odoo.exceptions import AccessError, UserError
+from odoo.http import content_disposition, request
+
+from ..wizard.mail_support_bundle import eml_response_name, zip_files
+
+EML_MODELS = ("mail.mail", "mail.message")
+
+
+class MailReliabilityDownloads(http.Controller):
+    def _check_admin(self):
+        if not request.env.user._is_system():
+            raise AccessError(request.env._("Only administrators can download emails."))
+
+    @http.route("/mail_reliability/eml/<string:model>/<string:ids>", type="http", auth="user")
+    def download_eml(self, model, ids):
+        self._check_admin()
+        if model not in EML_MODELS:
+            raise request.not_found()
+        try:
+            record_ids = [int(i) for i in ids.split(",") if i]
+        except ValueError as exc:
+            raise request.not_found() from exc
+        records = request.env[model].browse(record_ids).exists()
+        if not records:
+            raise request.not_found()
+        try:
+            files = request.env["mail.support.bundle"]._eml_files(records)
+        except UserError as exc:
+            return request.make_response(
+                str(exc), headers=[("Content-Type", "text/plain; charset=utf-8")], status=422
+            )
+        if len(files) == 1:
+            name = eml_response_name(records) if records._name == "mail.mail" else files[0][0]
+            data, mimetype = files[0][1], "message/rfc822"
+        else:
+            name, data, mimetype = "emails.zip", zip_files(files), "application/zip"
+        return request.make_response(
+            data,
+            headers=[
+                ("Content-Type", mimetype),
+                ("Content-Disposition", content_disposition(name)),
+            ],
+        )
+
+    @http.route("/mail_reliability/bundle/<int:bundle_id>", type="http", auth="user")
+    def download_bundle(self, bundle_id):
+        self._check_admin()
+        bundle = request.env["mail.support.bundle"].browse(bundle_id).exists()
+        if not bundle or not bundle.bundle or bundle.create_uid != request.env.user:
+            raise request.not_found()
+        return request.make_response(
+            base64.b64decode(bundle.bundle),
+            headers=[
+                ("Content-Type", "application/zip"),
+                ("Content-Disposition", content_disposition(bundle.bundle_name)),
+            ],
+        )

@@ -1,0 +1,205 @@
+# Copyright 2026 mail_reliability contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Daily log rotation at 05:00 UTC, named the way Odoo.sh names its logs.
+
+* ``odoo.log`` is today's log, ``odoo.log.1`` yesterday's;
+* older days are gzipped as ``odoo.log.YYYY-MM-DD.gz`` (the date the log
+  day started, a log day running from 05:00 UTC to 05:00 UTC the next day),
+  so ``grep`` searches the two recent files and ``zgrep`` the older ones.
+
+Two ways to enable it:
+
+1. Odoo configuration file (``odoo.conf``), with ``logfile`` set::
+
+       [options]
+       logfile = /var/log/odoo/odoo.log
+       server_wide_modules = base,web,mail_reliability
+
+       [mail_reliability]
+       log_rotation = True
+       ; optional: hour (UTC) of the daily rotation, and days of .gz kept
+       log_rotation_hour = 5
+       log_keep_days = 30
+
+   :func:`install_from_config` (the addon's ``post_load`` hook) then
+   replaces the ``WatchedFileHandler`` Odoo opened on ``logfile``.  With
+   ``server_wide_modules`` it is active as soon as the server starts;
+   otherwise once a database with the addon is loaded.
+
+2. Any ``logging`` configuration (``logging.config.dictConfig``)::
+
+       "class": "odoo.addons.mail_reliability.logging_handler.DailyRotatingFileHandler",
+       "filename": "/var/log/odoo/odoo.log",
+
+Several Odoo workers may share one file: the rotation takes an exclusive
+``flock`` on ``<logfile>.lock`` and a worker that finds the file already
+rotated by another one just reopens it.
+"""
+
+import contextlib
+import fcntl
+import glob
+import gzip
+import logging
+import os
+import re
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+
+DEFAULT_ROLLOVER_HOUR = 5
+DEFAULT_KEEP_DAYS = 30
+_DATED = re.compile(r"\.(\d{4}-\d{2}-\d{2})\.gz$")
+
+
+def log_day(timestamp, hour=DEFAULT_ROLLOVER_HOUR):
+    """The date of the log day holding ``timestamp`` (a day starts at ``hour`` UTC)."""
+    moment = datetime.fromtimestamp(timestamp, UTC) - timedelta(hours=hour)
+    return moment.date()
+
+
+def next_rollover(timestamp, hour=DEFAULT_ROLLOVER_HOUR):
+    """Timestamp of the first rotation time strictly after ``timestamp``."""
+    day = log_day(timestamp, hour)
+    start = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+    return (start + timedelta(days=1)).timestamp()
+
+
+class DailyRotatingFileHandler(logging.FileHandler):
+    """A file handler rotating once a day at ``rollover_hour`` UTC.
+
+    ``clock`` returns the current time as a timestamp; tests pass a fake one.
+    """
+
+    def __init__(
+        self,
+        filename,
+        rollover_hour=DEFAULT_ROLLOVER_HOUR,
+        keep_days=DEFAULT_KEEP_DAYS,
+        encoding="utf-8",
+        delay=False,
+        clock=time.time,
+    ):
+        self.rollover_hour = int(rollover_hour)
+        if not 0 <= self.rollover_hour <= 23:
+            raise ValueError(f"rollover_hour must be 0..23, not {rollover_hour!r}")
+        self.keep_days = int(keep_days)
+        self.clock = clock
+        super().__init__(filename, mode="a", encoding=encoding, delay=delay)
+        # A file left by a previous run belongs to the day of its last write.
+        started = self.clock()
+        if os.path.exists(self.baseFilename) and os.path.getsize(self.baseFilename):
+            started = min(started, os.path.getmtime(self.baseFilename))
+        self.rollover_at = next_rollover(started, self.rollover_hour)
+        self.last_write = started
+
+    # ------------------------------------------------------------------
+    def emit(self, record):
+        try:
+            now = self.clock()
+            if now >= self.rollover_at:
+                self.do_rollover(now)
+            self.last_write = now
+        except Exception:  # pylint: disable=broad-except
+            self.handleError(record)
+            return
+        super().emit(record)
+
+    def _stream_inode(self):
+        if not self.stream:
+            return None
+        try:
+            return os.fstat(self.stream.fileno()).st_ino
+        except (OSError, ValueError):
+            return None
+
+    def do_rollover(self, now=None):
+        now = self.clock() if now is None else now
+        base = self.baseFilename
+        with open(base + ".lock", "a", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                current_inode = os.stat(base).st_ino if os.path.exists(base) else None
+                mine = self._stream_inode()
+                rotated_by_other = mine is not None and current_inode != mine
+                if not rotated_by_other and os.path.exists(base):
+                    self._rotate(base)
+                if self.stream:
+                    self.stream.close()
+                    self.stream = None
+                self.stream = self._open()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        self.rollover_at = next_rollover(now, self.rollover_hour)
+        self._purge(now)
+
+    def _rotate(self, base):
+        previous = base + ".1"
+        if os.path.exists(previous):
+            day = log_day(os.path.getmtime(previous), self.rollover_hour)
+            self._compress(previous, f"{base}.{day.isoformat()}.gz")
+        if self.stream:
+            self.stream.flush()
+        os.replace(base, previous)
+        # The day of odoo.log.1 is the day of its last line (also under a fake clock).
+        os.utime(previous, (self.last_write, self.last_write))
+
+    @staticmethod
+    def _compress(source, target):
+        # "ab": a second rotation on the same day adds a gzip member, which
+        # gzip, zcat and zgrep read as one file.
+        with open(source, "rb") as src, gzip.open(target, "ab") as dst:
+            shutil.copyfileobj(src, dst)
+        os.remove(source)
+
+    def _purge(self, now):
+        if self.keep_days <= 0:
+            return
+        oldest = log_day(now, self.rollover_hour) - timedelta(days=self.keep_days + 1)
+        for path in glob.glob(glob.escape(self.baseFilename) + ".*.gz"):
+            match = _DATED.search(path)
+            if match and match.group(1) < oldest.isoformat():
+                with contextlib.suppress(OSError):  # already removed by another worker
+                    os.remove(path)
+
+
+def _truthy(value):
+    return str(value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def install_from_config():
+    """Swap Odoo's file handler for :class:`DailyRotatingFileHandler` (``post_load``)."""
+    from odoo.tools import config
+
+    if not _truthy(config.get_misc("mail_reliability", "log_rotation")):
+        return None
+    logfile = config.get("logfile")
+    if not logfile:
+        logging.getLogger(__name__).warning(
+            "[mail_reliability] log_rotation is on but no logfile is configured"
+        )
+        return None
+    root = logging.getLogger()
+    path = os.path.abspath(logfile)
+    for handler in root.handlers:
+        if isinstance(handler, DailyRotatingFileHandler) and handler.baseFilename == path:
+            return handler  # already installed (post_load runs once per registry)
+    new = DailyRotatingFileHandler(
+        path,
+        rollover_hour=config.get_misc(
+            "mail_reliability", "log_rotation_hour", DEFAULT_ROLLOVER_HOUR
+        ),
+        keep_days=config.get_misc("mail_reliability", "log_keep_days", DEFAULT_KEEP_DAYS),
+    )
+    for handler in list(root.handlers):
+        if isinstance(handler, logging.FileHandler) and handler.baseFilename == path:
+            new.setFormatter(handler.formatter)
+            for log_filter in handler.filters:
+                new.addFilter(log_filter)
+            root.removeHandler(handler)
+            handler.close()
+    root.addHandler(new)
+    logging.getLogger(__name__).info(
+        "[mail_reliability] %s rotates daily at %02d:00 UTC", path, new.rollover_hour
+    )
+    return new

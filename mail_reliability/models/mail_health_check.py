@@ -1,0 +1,730 @@
+# Copyright 2026 mail_reliability contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Email health dashboard: one row per check, each a small ``_check_<code>`` method.
+
+Each check returns a :class:`~..tools.dns_checks.Finding` (status, one-line
+finding, fix, details).  A check that cannot run (DNS down, a model not
+installed) says so as a warning / "not available"; it never raises to the
+user and never stops the other checks or the daily cron.
+"""
+
+import logging
+from collections import Counter
+from datetime import timedelta
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models, tools
+from odoo.exceptions import AccessError
+
+from ..tools import dns_checks, health_rules
+from ..tools.dns_checks import ERROR, OK, WARNING, DnsUnavailable, Finding
+from .ir_cron import MINUTES_PER_UNIT
+
+_logger = logging.getLogger(__name__)
+
+NOT_AVAILABLE = "na"
+STATUS_SELECTION = [
+    (OK, "OK"),
+    (WARNING, "Warning"),
+    (ERROR, "Error"),
+    (NOT_AVAILABLE, "Not available"),
+]
+CHECKS = (
+    # code, sequence, name
+    ("admin_email", 10, "Admin email address"),
+    ("identity", 20, "Sending identity"),
+    ("spf", 30, "SPF"),
+    ("dkim", 40, "DKIM"),
+    ("dmarc", 50, "DMARC"),
+    ("queue", 60, "Email queue"),
+    ("quota", 70, "Daily quota"),
+    ("bounce_rate", 80, "Bounce rate"),
+    ("domain_failures", 90, "Recurring failures by domain"),
+)
+QUEUE_CRON_XMLID = "mail.ir_cron_mail_scheduler_action"
+DEFAULT_DOMAIN_THRESHOLD = 5
+MAX_SENDING_DOMAINS = 10
+MIN_BOUNCE_SAMPLE = 20
+PARAM = "mail_reliability.%s"
+
+
+class MailHealthCheck(models.Model):
+    _name = "mail.health.check"
+    _description = "Email Health Check"
+    _order = "sequence, id"
+
+    code = fields.Selection([(c, n) for c, _s, n in CHECKS], required=True, readonly=True)
+    name = fields.Char(required=True, readonly=True, translate=True)
+    sequence = fields.Integer(default=10)
+    status = fields.Selection(STATUS_SELECTION, readonly=True, copy=False)
+    previous_status = fields.Selection(STATUS_SELECTION, readonly=True, copy=False)
+    finding = fields.Char(readonly=True)
+    fix = fields.Text(readonly=True)
+    details = fields.Text(readonly=True)
+    last_run = fields.Datetime(readonly=True)
+    has_fix_action = fields.Boolean(compute="_compute_has_fix_action")
+
+    _sql_constraints = [("code_uniq", "unique(code)", "There is one row per check.")]
+
+    def _compute_has_fix_action(self):
+        for check in self:
+            check.has_fix_action = check.code in (
+                "admin_email",
+                "identity",
+                "queue",
+                "domain_failures",
+                "spf",
+                "dkim",
+            )
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    @api.model
+    def _check_access_admin(self):
+        if not self.env.is_system():
+            raise AccessError(_("Only administrators can run the email health checks."))
+
+    @api.model
+    def action_run_checks(self):
+        self._check_access_admin()
+        self._action_run_checks()
+        return {
+            "type": "ir.actions.client",
+            "tag": "soft_reload",
+        }
+
+    @api.model
+    def action_open_dashboard(self):
+        self._check_access_admin()
+        self._ensure_rows()
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "mail_reliability.mail_health_check_action"
+        )
+
+    @api.model
+    def _ensure_rows(self):
+        existing = set(self.sudo().search([]).mapped("code"))
+        missing = [
+            {"code": code, "sequence": sequence, "name": name}
+            for code, sequence, name in CHECKS
+            if code not in existing
+        ]
+        if missing:
+            self.sudo().create(missing)
+        return self.sudo().search([])
+
+    @api.model
+    def _action_run_checks(self):
+        checks = self._ensure_rows()
+        context = self._gather_context()
+        now = fields.Datetime.now()
+        for check in checks:
+            finding = check._run_one(context)
+            check.write(
+                {
+                    "previous_status": check.status,
+                    "status": finding.status,
+                    "finding": (finding.finding or "")[:500],
+                    "fix": finding.fix or False,
+                    "details": "\n".join(finding.details) or False,
+                    "last_run": now,
+                }
+            )
+        return checks
+
+    def _run_one(self, context):
+        self.ensure_one()
+        method = getattr(self, f"_check_{self.code}")
+        try:
+            return method(context)
+        except DnsUnavailable as exc:
+            return Finding(
+                WARNING,
+                _("Could not check: %(error)s", error=exc),
+                _("Check the DNS resolver settings (Settings > Emails > Email Health)."),
+            )
+        except Exception as exc:
+            _logger.exception("Email health check %s failed", self.code)
+            return Finding(WARNING, _("Could not check: %(error)s", error=exc))
+
+    def action_open_fix(self):
+        self.ensure_one()
+        self._check_access_admin()
+        return self._action_open_fix()
+
+    def _action_open_fix(self):
+        code = self.code
+        if code == "admin_email":
+            admin = self.env.ref("base.user_admin")
+            return {
+                "type": "ir.actions.act_window",
+                "name": _("Administrator preferences"),
+                "res_model": "res.users",
+                "res_id": admin.id,
+                "views": [(self.env.ref("base.view_users_form").id, "form")],
+                "target": "current",
+            }
+        if code in ("identity", "spf", "dkim"):
+            return self.env["ir.actions.act_window"]._for_xml_id("base.action_ir_mail_server_list")
+        if code == "queue":
+            cron = self.env.ref(QUEUE_CRON_XMLID)
+            return {
+                "type": "ir.actions.act_window",
+                "res_model": "ir.cron",
+                "res_id": cron.id,
+                "views": [(False, "form")],
+            }
+        if code == "domain_failures":
+            domains = self._flagged_domains()
+            return {
+                "type": "ir.actions.act_window",
+                "name": _("Failed emails by domain"),
+                "res_model": "mail.mail",
+                "views": [(False, "list"), (False, "form")],
+                "domain": [
+                    ("state", "=", "exception"),
+                    ("recipient_domain", "in", domains),
+                ],
+                "context": {"group_by": "recipient_domain"},
+            }
+        return False
+
+    # ------------------------------------------------------------------
+    # Cron
+    # ------------------------------------------------------------------
+    @api.model
+    def _cron_run_checks(self):
+        checks = self._action_run_checks()
+        turned_red = checks.filtered(lambda c: c.status == ERROR and c.previous_status != ERROR)
+        if turned_red:
+            self._notify_admins(turned_red)
+        return turned_red
+
+    @api.model
+    def _notify_admins(self, checks):
+        admins = self.env.ref("base.group_system").users.filtered(
+            lambda u: u.active and not u.share and u.partner_id.email
+        )
+        partners = admins.partner_id
+        if not partners:
+            return False
+        items = Markup("").join(
+            Markup("<li><b>%s</b>: %s<br/><i>%s</i></li>")
+            % (check.name, check.finding or "", check.fix or "")
+            for check in checks
+        )
+        body = Markup("<p>%s</p><ul>%s</ul>") % (
+            _("These email health checks turned red:"),
+            items,
+        )
+        self.env["mail.thread"].sudo().message_notify(
+            partner_ids=partners.ids,
+            subject=_("Email health: %(count)s check(s) failing", count=len(checks)),
+            body=body,
+            author_id=self.env.ref("base.partner_root").id,
+        )
+        return True
+
+    # ------------------------------------------------------------------
+    # Inputs
+    # ------------------------------------------------------------------
+    @api.model
+    def _param(self, key, default=None):
+        return self.env["ir.config_parameter"].sudo().get_param(PARAM % key, default)
+
+    @api.model
+    def _resolver(self):
+        nameservers = [
+            ns.strip() for ns in (self._param("dns_nameserver") or "").split(",") if ns.strip()
+        ]
+        try:
+            port = int(self._param("dns_port") or 53)
+            timeout = float(self._param("dns_timeout") or dns_checks.DEFAULT_TIMEOUT)
+        except ValueError as exc:
+            raise DnsUnavailable(_("invalid DNS port or timeout setting")) from exc
+        return dns_checks.Resolver(nameservers or None, port=port, timeout=timeout)
+
+    @api.model
+    def _alias_domain(self):
+        return self.env.company.alias_domain_id or self.env["mail.alias.domain"].sudo().search(
+            [], limit=1
+        )
+
+    @api.model
+    def _recent_from_addresses(self, days=30):
+        """Normalized From addresses of mail sent (or queued) in the last ``days``."""
+        since = fields.Datetime.now() - timedelta(days=days)
+        self.env["mail.mail"].flush_model()
+        self.env["mail.notification"].flush_model()
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT m.email_from
+              FROM mail_message m
+             WHERE m.create_date >= %(since)s
+               AND m.email_from IS NOT NULL
+               AND (EXISTS (SELECT 1 FROM mail_mail mm WHERE mm.mail_message_id = m.id)
+                    OR EXISTS (SELECT 1 FROM mail_notification n
+                                WHERE n.mail_message_id = m.id
+                                  AND n.notification_type = 'email'))
+             LIMIT 1000
+            """,
+            {"since": since},
+        )
+        emails = set()
+        for (email_from,) in self.env.cr.fetchall():
+            emails.update(tools.email_normalize_all(email_from))
+        return sorted(emails)
+
+    @api.model
+    def _gather_context(self):
+        servers = self.env["ir.mail_server"].sudo().search([], order="sequence, id")
+        alias_domain = self._alias_domain()
+        from_addresses = self._recent_from_addresses()
+        sending_domains = []
+        if alias_domain:
+            sending_domains.append(alias_domain.name.lower())
+        for email in from_addresses:
+            domain = email.rpartition("@")[2]
+            if domain and domain not in sending_domains:
+                sending_domains.append(domain)
+        return {
+            "servers": servers,
+            "alias_domain": alias_domain,
+            "from_addresses": from_addresses,
+            "sending_domains": sending_domains[:MAX_SENDING_DOMAINS],
+            "resolver": None,
+        }
+
+    @api.model
+    def _context_resolver(self, context):
+        if context.get("resolver") is None:
+            context["resolver"] = self._resolver()
+        return context["resolver"]
+
+    # ------------------------------------------------------------------
+    # The checks
+    # ------------------------------------------------------------------
+    def _check_admin_email(self, context):
+        admin = self.env.ref("base.user_admin", raise_if_not_found=False)
+        if not admin:
+            return Finding(NOT_AVAILABLE, _("The admin user was deleted."))
+        email = admin.sudo().email
+        if not health_rules.is_placeholder_email(email):
+            return Finding(OK, _("The admin user's email is %(email)s.", email=email))
+        alias = context["alias_domain"]
+        suggestion = health_rules.suggested_admin_email(alias.name if alias else False)
+        return Finding(
+            ERROR,
+            _(
+                "The admin user's email is a placeholder (%(email)s).",
+                email=email or _("empty"),
+            ),
+            _(
+                "Open the admin's preferences and set a real address, for example %(suggestion)s;"
+                " mail sent as the admin otherwise fails or is flagged as spam.",
+                suggestion=suggestion or "admin@<your domain>",
+            ),
+        )
+
+    def _check_identity(self, context):
+        problems, details, statuses = [], [], []
+        alias = context["alias_domain"]
+        if not alias:
+            statuses.append(ERROR)
+            problems.append(_("no alias domain is set"))
+        else:
+            details.append(
+                _(
+                    "Alias domain %(domain)s: default From %(from)s, catchall %(catchall)s, "
+                    "bounce %(bounce)s",
+                    domain=alias.name,
+                    **{"from": alias.default_from_email or "-"},
+                    catchall=alias.catchall_email or "-",
+                    bounce=alias.bounce_email or "-",
+                )
+            )
+            if not alias.default_from:
+                statuses.append(WARNING)
+                problems.append(_("no default From address"))
+            if not alias.catchall_alias:
+                statuses.append(ERROR)
+                problems.append(_("no catchall alias: replies cannot be routed"))
+            if not alias.bounce_alias:
+                statuses.append(ERROR)
+                problems.append(_("no bounce alias: bounces are not detected"))
+        servers = context["servers"]
+        if not servers and not tools.config.get("smtp_server"):
+            statuses.append(ERROR)
+            problems.append(_("no outgoing mail server"))
+        from_filters = [s.from_filter for s in servers]
+        if any(not f for f in from_filters) or not servers:
+            uncovered = []
+        else:
+            uncovered = health_rules.uncovered_from_addresses(
+                from_filters, context["from_addresses"]
+            )
+        if uncovered:
+            statuses.append(WARNING)
+            problems.append(
+                _(
+                    "no outgoing server's From filter covers %(emails)s (used in the last 30 "
+                    "days): Odoo rewrites them to the notification address",
+                    emails=", ".join(uncovered[:5]) + ("..." if len(uncovered) > 5 else ""),
+                )
+            )
+        for server in servers:
+            details.append(
+                _(
+                    "Server %(name)s (%(host)s): From filter %(filter)s",
+                    name=server.name,
+                    host=server.smtp_host,
+                    filter=server.from_filter or _("(any)"),
+                )
+            )
+        details.append(_("From addresses used in 30 days: %(n)s", n=len(context["from_addresses"])))
+        status = dns_checks.worst(statuses)
+        if status == OK:
+            return Finding(
+                OK,
+                _(
+                    "Alias domain, default From, catchall and bounce are set; From filters cover "
+                    "the addresses in use."
+                ),
+                details=details,
+            )
+        return Finding(
+            status,
+            _("Sending identity: %(problems)s.", problems="; ".join(problems)),
+            _(
+                "Settings > Emails: set the alias domain, its default From, catchall and bounce "
+                "aliases; on the outgoing servers, add the domains in use to the From filter."
+            ),
+            details=details,
+        )
+
+    def _dns_check(self, context, per_domain):
+        domains = context["sending_domains"]
+        if not domains:
+            return Finding(
+                WARNING,
+                _("No sending domain: set an alias domain first."),
+                _("Settings > Emails > Alias Domain."),
+            )
+        findings = []
+        for domain in domains:
+            try:
+                findings.append(per_domain(domain))
+            except DnsUnavailable as exc:
+                findings.append(
+                    Finding(
+                        WARNING,
+                        _("%(domain)s: could not check (%(error)s)", domain=domain, error=exc),
+                        _("Check the DNS resolver settings (Settings > Emails > Email Health)."),
+                    )
+                )
+        status = dns_checks.worst([f.status for f in findings])
+        shown = [f for f in findings if f.status == status]
+        details = []
+        for f in findings:
+            details.append(f"[{f.status}] {f.finding}")
+            details += [f"    {d}" for d in f.details]
+        return Finding(
+            status,
+            " ".join(f.finding for f in shown),
+            "\n".join(dict.fromkeys(f.fix for f in shown if f.fix)),
+            details=details,
+        )
+
+    def _server_hosts(self, context):
+        hosts = {s.name: s.smtp_host for s in context["servers"] if s.smtp_host}
+        if not hosts and tools.config.get("smtp_server"):
+            hosts["odoo-bin --smtp"] = tools.config["smtp_server"]
+        return hosts
+
+    def _check_spf(self, context):
+        resolver = self._context_resolver(context)
+        hosts = self._server_hosts(context)
+        return self._dns_check(
+            context, lambda domain: dns_checks.spf_finding(resolver, domain, hosts)
+        )
+
+    def _check_dkim(self, context):
+        resolver = self._context_resolver(context)
+        selectors = [
+            s.strip() for s in (self._param("dkim_selectors") or "").split(",") if s.strip()
+        ]
+        return self._dns_check(
+            context, lambda domain: dns_checks.dkim_finding(resolver, domain, selectors)
+        )
+
+    def _check_dmarc(self, context):
+        resolver = self._context_resolver(context)
+        return self._dns_check(context, lambda domain: dns_checks.dmarc_finding(resolver, domain))
+
+    def _check_queue(self, context):
+        now = fields.Datetime.now()
+        statuses, problems, details = [], [], []
+        cron = self.env.ref(QUEUE_CRON_XMLID, raise_if_not_found=False)
+        cron = cron.sudo() if cron else cron
+        if not cron or not cron.active:
+            statuses.append(ERROR)
+            problems.append(_("the Email Queue Manager cron is archived: queued mail never leaves"))
+        else:
+            minutes = cron.interval_number * MINUTES_PER_UNIT.get(cron.interval_type, 1)
+            interval_status = health_rules.queue_interval_status(minutes)
+            statuses.append(interval_status)
+            details.append(_("Queue cron runs every %(m)s minutes.", m=minutes))
+            if interval_status != OK:
+                problems.append(
+                    _(
+                        "the queue cron runs every %(m)s minutes (5 to 60 expected, 15 "
+                        "recommended)",
+                        m=minutes,
+                    )
+                )
+            late = timedelta(minutes=2 * minutes + 15)
+            if not cron.lastcall:
+                statuses.append(WARNING)
+                problems.append(_("the queue cron never ran"))
+            elif cron.lastcall < now - late:
+                statuses.append(WARNING)
+                problems.append(
+                    _(
+                        "the queue cron last ran at %(when)s UTC: are the cron workers running?",
+                        when=cron.lastcall,
+                    )
+                )
+            else:
+                details.append(_("Last run: %(when)s UTC", when=cron.lastcall))
+        Mail = self.env["mail.mail"].sudo()
+        oldest = Mail.search(
+            [
+                ("state", "=", "outgoing"),
+                "|",
+                ("scheduled_date", "=", False),
+                ("scheduled_date", "<=", now),
+            ],
+            order="create_date asc, id asc",
+            limit=1,
+        )
+        if oldest:
+            since = max(oldest.scheduled_date or oldest.create_date, oldest.create_date)
+            age = now - since
+            hours = age.total_seconds() / 3600
+            details.append(
+                _("Oldest due mail: %(h).1f hours old (id %(id)s)", h=hours, id=oldest.id)
+            )
+            if hours >= 24:
+                statuses.append(ERROR)
+                problems.append(_("mail waits in the queue for %(h).0f hours", h=hours))
+            elif hours >= 2:
+                statuses.append(WARNING)
+                problems.append(_("mail waits in the queue for %(h).1f hours", h=hours))
+        failed = Mail._read_group([("state", "=", "exception")], ["failure_type"], ["__count"])
+        total_failed = sum(count for _ft, count in failed)
+        if total_failed:
+            labels = dict(Mail._fields["failure_type"]._description_selection(self.env))
+            per_type = ", ".join(
+                f"{labels.get(ft, ft or _('unknown'))}: {count}"
+                for ft, count in sorted(failed, key=lambda r: -r[1])
+            )
+            details.append(_("Failed mail by type: %(types)s", types=per_type))
+            statuses.append(WARNING)
+            problems.append(_("%(n)s failed mail (%(types)s)", n=total_failed, types=per_type))
+        status = dns_checks.worst(statuses)
+        if status == OK:
+            return Finding(
+                OK, _("The queue cron is active and on time; no failed mail."), details=details
+            )
+        return Finding(
+            status,
+            _("Queue: %(problems)s.", problems="; ".join(problems)),
+            _(
+                "Keep 'Mail: Email Queue Manager' active at 15 minutes, make sure cron workers "
+                "run (--max-cron-threads), and retry or cancel failed mail in Settings > "
+                "Technical > Emails."
+            ),
+            details=details,
+        )
+
+    def _check_quota(self, context):
+        if "mail.quota.usage" not in self.env:
+            return Finding(
+                NOT_AVAILABLE,
+                _("Not available: no daily quota ledger in this database."),
+            )
+        Usage = self.env["mail.quota.usage"].sudo()
+        if hasattr(Usage, "_health_summary"):
+            summary = Usage._health_summary(days=7)
+            return Finding(
+                summary.get("status", OK),
+                summary.get("finding", ""),
+                summary.get("fix", ""),
+                details=summary.get("details", []),
+            )
+        return self._quota_from_ledger(Usage)
+
+    def _quota_from_ledger(self, Usage):
+        """Read a quota ledger with (day, used, limit)-like fields, whatever their names."""
+        names = Usage._fields
+        day = next((f for f in ("day", "date", "usage_date") if f in names), None)
+        used = next((f for f in ("used", "count", "sent_count", "usage") if f in names), None)
+        limit = next((f for f in ("limit", "daily_limit", "quota") if f in names), None)
+        if not (day and used and limit):
+            return Finding(
+                NOT_AVAILABLE, _("Not available: the quota ledger has an unknown shape.")
+            )
+        today = fields.Date.context_today(self)
+        rows = Usage.search([(day, ">=", today - timedelta(days=6))])
+        by_day = Counter()
+        limits = {}
+        for row in rows:
+            by_day[row[day]] += row[used] or 0
+            limits[row[day]] = max(limits.get(row[day], 0), row[limit] or 0)
+        hit = sorted(d for d in by_day if limits.get(d) and by_day[d] >= limits[d])
+        details = [f"{d}: {by_day[d]}/{limits.get(d) or '-'}" for d in sorted(by_day)]
+        finding = _(
+            "Today: %(used)s/%(limit)s emails.",
+            used=by_day.get(today, 0),
+            limit=limits.get(today) or "-",
+        )
+        if hit:
+            return Finding(
+                WARNING,
+                finding + " " + _("Limit reached on %(days)s.", days=", ".join(map(str, hit))),
+                _("Raise the daily limit of the outgoing server or spread sending over time."),
+                details=details,
+            )
+        return Finding(OK, finding, details=details)
+
+    def _check_bounce_rate(self, context):
+        since = fields.Datetime.now() - timedelta(days=30)
+        Notification = self.env["mail.notification"].sudo()
+        groups = Notification._read_group(
+            [
+                ("notification_type", "=", "email"),
+                ("mail_message_id.date", ">=", since),
+                ("notification_status", "in", ("sent", "bounce")),
+            ],
+            ["notification_status"],
+            ["__count"],
+        )
+        counts = Counter(dict(groups))
+        sent = counts["sent"] + counts["bounce"]
+        bounced = counts["bounce"]
+        if "mailing.trace" in self.env:
+            traces = (
+                self.env["mailing.trace"]
+                .sudo()
+                ._read_group(
+                    [
+                        ("create_date", ">=", since),
+                        ("trace_status", "in", ("sent", "open", "reply", "bounce")),
+                    ],
+                    ["trace_status"],
+                    ["__count"],
+                )
+            )
+            for trace_status, count in traces:
+                sent += count
+                if trace_status == "bounce":
+                    bounced += count
+        if not sent:
+            return Finding(OK, _("No email sent in the last 30 days."))
+        rate = 100.0 * bounced / sent
+        finding = _(
+            "Bounce rate %(rate).1f%% (%(bounced)s of %(sent)s emails in 30 days).",
+            rate=rate,
+            bounced=bounced,
+            sent=sent,
+        )
+        if sent < MIN_BOUNCE_SAMPLE:
+            return Finding(OK, finding + " " + _("Too few emails to judge."))
+        status = health_rules.bounce_rate_status(rate)
+        if status == OK:
+            return Finding(OK, finding)
+        return Finding(
+            status,
+            finding,
+            _(
+                "Above 5%% providers review the sender, above 10%% they block it. Clean the "
+                "mailing lists (blacklist addresses that bounce) and check the recurring "
+                "failures by domain."
+            ).replace("%%", "%"),
+        )
+
+    @api.model
+    def _domain_threshold(self):
+        try:
+            return max(1, int(self._param("domain_failure_threshold") or DEFAULT_DOMAIN_THRESHOLD))
+        except ValueError:
+            return DEFAULT_DOMAIN_THRESHOLD
+
+    @api.model
+    def _domain_failures(self):
+        since = fields.Datetime.now() - timedelta(days=30)
+        rows = (
+            self.env["mail.mail"]
+            .sudo()
+            ._read_group(
+                [
+                    ("state", "=", "exception"),
+                    ("create_date", ">=", since),
+                    ("recipient_domain", "!=", False),
+                ],
+                ["recipient_domain", "failure_type"],
+                ["__count"],
+            )
+        )
+        per_domain = {}
+        for domain, failure_type, count in rows:
+            per_domain.setdefault(domain, Counter())[failure_type or "unknown"] += count
+        threshold = self._domain_threshold()
+        return {
+            domain: types
+            for domain, types in sorted(per_domain.items(), key=lambda kv: -sum(kv[1].values()))
+            if sum(types.values()) >= threshold
+        }
+
+    @api.model
+    def _flagged_domains(self):
+        return list(self._domain_failures())
+
+    def _check_domain_failures(self, context):
+        flagged = self._domain_failures()
+        threshold = self._domain_threshold()
+        if not flagged:
+            return Finding(
+                OK,
+                _("No domain with %(n)s or more failures in 30 days.", n=threshold),
+            )
+        labels = dict(
+            self.env["mail.mail"]._fields["failure_type"]._description_selection(self.env)
+        )
+        details = []
+        for domain, types in flagged.items():
+            top, _count = types.most_common(1)[0]
+            details.append(
+                _(
+                    "%(domain)s: %(n)s failures, mostly %(type)s",
+                    domain=domain,
+                    n=sum(types.values()),
+                    type=labels.get(top, top),
+                )
+            )
+        return Finding(
+            WARNING,
+            _(
+                "%(count)s domain(s) with recurring failures: %(domains)s.",
+                count=len(flagged),
+                domains=", ".join(list(flagged)[:5]),
+            ),
+            _(
+                "Open the filtered queue to read the replies. A recurring problem with the same "
+                "domain is often SPF/DKIM or a block on the receiving side: contact that "
+                "domain's postmaster with a support bundle."
+            ),
+            details=details,
+        )

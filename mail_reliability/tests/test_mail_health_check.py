@@ -1,0 +1,316 @@
+# Copyright 2026 mail_reliability contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The email health dashboard, each check with a good and a bad configuration.
+
+DNS is answered by a real DNS server on loopback (:class:`.dns_peer.DnsPeer`)
+that the checks reach through the configurable resolver settings.
+"""
+
+import time
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import fields
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
+
+from .common import SmtpSinkCase
+from .dns_peer import BlackHoleDns, DnsPeer
+
+DKIM_KEY = "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC" + "y" * 150
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestMailHealthCheck(SmtpSinkCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.dns = DnsPeer().start()
+        cls.addClassCleanup(cls.dns.stop)
+        cls.alias_domain = cls.env["mail.alias.domain"].create({"name": "corp.test"})
+        cls.env.company.alias_domain_id = cls.alias_domain
+        cls.admin = cls.env.ref("base.user_admin")
+        cls.admin.email = "admin@corp.test"
+        ICP = cls.env["ir.config_parameter"].sudo()
+        ICP.set_param("mail_reliability.dns_nameserver", "127.0.0.1")
+        ICP.set_param("mail_reliability.dns_port", str(cls.dns.port))
+        ICP.set_param("mail_reliability.dns_timeout", "1")
+        ICP.set_param("mail_reliability.dkim_selectors", "s1")
+        cls.Check = cls.env["mail.health.check"]
+
+    def setUp(self):
+        super().setUp()
+        self.dns.reset()
+        # a good zone: the sink (127.0.0.1) is authorised, DKIM and DMARC published
+        self.dns.add("corp.test", "TXT", "v=spf1 ip4:127.0.0.0/8 -all")
+        self.dns.add("s1._domainkey.corp.test", "TXT", DKIM_KEY)
+        self.dns.add("_dmarc.corp.test", "TXT", "v=DMARC1; p=quarantine; aspf=s")
+        # only the alias domain is a sending domain, unless a test says otherwise
+        self.from_addresses = []
+        patcher = patch.object(
+            type(self.Check), "_recent_from_addresses", lambda _self, days=30: self.from_addresses
+        )
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def run_checks(self):
+        return {c.code: c for c in self.Check._action_run_checks()}
+
+    # ------------------------------------------------------------------
+    def test_all_good(self):
+        checks = self.run_checks()
+        for code in ("admin_email", "spf", "dkim", "dmarc", "domain_failures"):
+            with self.subTest(code=code):
+                self.assertEqual(checks[code].status, "ok", checks[code].finding)
+        self.assertEqual(len(self.Check.search([])), 9, "one row per check, no duplicates")
+        self.run_checks()
+        self.assertEqual(len(self.Check.search([])), 9)
+        self.assertIn("quarantine", checks["dmarc"].finding)
+        self.assertIn("SPF alignment strict", checks["dmarc"].finding)
+
+    def test_admin_email_placeholder(self):
+        for email in ("admin@example.com", "admin@example.org", "root@localhost", False):
+            with self.subTest(email=email):
+                self.admin.email = email
+                check = self.run_checks()["admin_email"]
+                self.assertEqual(check.status, "error")
+                self.assertIn("placeholder", check.finding)
+                self.assertIn("admin@corp.test", check.fix)
+        action = check.action_open_fix()
+        self.assertEqual((action["res_model"], action["res_id"]), ("res.users", self.admin.id))
+        self.admin.email = "it@corp.test"
+        self.assertEqual(self.run_checks()["admin_email"].status, "ok")
+
+    def test_sending_identity(self):
+        self.assertEqual(self.run_checks()["identity"].status, "ok")
+        self.mail_server.from_filter = "corp.test"
+        self.from_addresses = ["jane@corp.test", "bob@other.test"]
+        check = self.run_checks()["identity"]
+        self.assertEqual(check.status, "warning")
+        self.assertIn("bob@other.test", check.finding)
+        self.assertNotIn("jane@corp.test", check.finding)
+        self.mail_server.from_filter = "corp.test,other.test"
+        self.assertEqual(self.run_checks()["identity"].status, "ok")
+        self.env.company.alias_domain_id = False
+        self.env["mail.alias.domain"].search([]).unlink()
+        check = self.run_checks()["identity"]
+        self.assertEqual(check.status, "error")
+        self.assertIn("no alias domain", check.finding)
+
+    def test_recent_from_addresses_are_collected(self):
+        patch.stopall()
+        self.create_outgoing_mail("x@dest.test", email_from='"Jane" <Jane@Other.Test>')
+        self.assertIn("jane@other.test", self.Check._recent_from_addresses())
+
+    def test_spf_bad(self):
+        self.dns.reset()
+        self.dns.add("corp.test", "TXT", "v=spf1 ip4:203.0.113.0/24 -all")
+        check = self.run_checks()["spf"]
+        self.assertEqual(check.status, "error")
+        self.assertIn("not authorised", check.finding)
+        self.assertIn("127.0.0.1", check.details)
+        self.dns.reset()
+        check = self.run_checks()["spf"]
+        self.assertEqual(check.status, "error")
+        self.assertIn("no SPF record", check.finding)
+
+    def test_spf_by_host_name_and_second_domain(self):
+        self.mail_server.smtp_host = "smtp.corp.test"
+        self.dns.add("smtp.corp.test", "A", "127.0.0.1")
+        self.assertEqual(self.run_checks()["spf"].status, "ok")
+        # a From domain in use without SPF makes the check red, naming that domain
+        self.from_addresses = ["sales@shop.test"]
+        check = self.run_checks()["spf"]
+        self.assertEqual(check.status, "error")
+        self.assertIn("shop.test", check.finding)
+
+    def test_dkim_and_dmarc_bad(self):
+        self.dns.reset()
+        self.dns.add("corp.test", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+        self.dns.add("_dmarc.corp.test", "TXT", "v=DMARC1; p=none")
+        checks = self.run_checks()
+        self.assertEqual(checks["dkim"].status, "error")
+        self.assertIn("s1._domainkey.corp.test", checks["dkim"].finding)
+        self.assertEqual(checks["dmarc"].status, "warning")
+        self.assertIn("policy none", checks["dmarc"].finding)
+        self.env["ir.config_parameter"].set_param("mail_reliability.dkim_selectors", "")
+        self.assertEqual(self.run_checks()["dkim"].status, "warning")
+
+    def test_dns_timeout_is_a_warning(self):
+        hole = BlackHoleDns()
+        self.addCleanup(hole.stop)
+        self.env["ir.config_parameter"].set_param("mail_reliability.dns_port", str(hole.port))
+        self.env["ir.config_parameter"].set_param("mail_reliability.dns_timeout", "0.3")
+        self.from_addresses = [f"x@d{i}.test" for i in range(8)]
+        started = time.monotonic()
+        checks = self.run_checks()
+        # one timeout for the whole run, not one per domain and record
+        self.assertLess(time.monotonic() - started, 2)
+        for code in ("spf", "dkim", "dmarc"):
+            with self.subTest(code=code):
+                self.assertEqual(checks[code].status, "warning")
+                self.assertIn("could not check", checks[code].finding.lower())
+        # the other checks still ran
+        self.assertEqual(checks["admin_email"].status, "ok")
+        self.env["ir.config_parameter"].set_param("mail_reliability.dns_port", "not-a-port")
+        self.assertEqual(self.run_checks()["spf"].status, "warning")
+
+    def test_queue(self):
+        cron = self.env.ref("mail.ir_cron_mail_scheduler_action")
+        cron.write({"active": True, "interval_number": 15, "interval_type": "minutes"})
+        cron.lastcall = fields.Datetime.now()
+        self.env["mail.mail"].search([("state", "in", ("outgoing", "exception"))]).unlink()
+        check = self.run_checks()["queue"]
+        self.assertEqual(check.status, "ok", check.finding)
+
+        cron.write({"interval_number": 2, "interval_type": "hours"})
+        check = self.run_checks()["queue"]
+        self.assertEqual(check.status, "warning")
+        self.assertIn("120 minutes", check.finding)
+
+        cron.write({"interval_number": 15, "interval_type": "minutes"})
+        cron.lastcall = fields.Datetime.now() - timedelta(hours=3)
+        self.assertIn("last ran", self.run_checks()["queue"].finding)
+
+        cron.lastcall = fields.Datetime.now()
+        failed = self.create_outgoing_mail("bob@corp.test")
+        failed.write({"state": "exception", "failure_type": "mail_smtp_recipient"})
+        check = self.run_checks()["queue"]
+        self.assertEqual(check.status, "warning")
+        self.assertIn("Recipient address rejected: 1", check.finding)
+
+        old = self.create_outgoing_mail("ann@corp.test")
+        self.env.cr.execute(
+            "UPDATE mail_mail SET create_date = %s, scheduled_date = NULL WHERE id = %s",
+            (fields.Datetime.now() - timedelta(hours=30), old.id),
+        )
+        self.env["mail.mail"].invalidate_model()
+        check = self.run_checks()["queue"]
+        self.assertEqual(check.status, "error")
+        self.assertIn("30 hours", check.finding)
+
+        cron.active = False
+        check = self.run_checks()["queue"]
+        self.assertEqual(check.status, "error")
+        self.assertIn("archived", check.finding)
+
+    def test_quota_not_available_without_ledger(self):
+        check = self.run_checks()["quota"]
+        if "mail.quota.usage" not in self.env:
+            self.assertEqual(check.status, "na")
+            self.assertIn("Not available", check.finding)
+        else:
+            self.assertIn(check.status, ("ok", "warning", "na"))
+
+    def _notify(self, partner, status, count):
+        messages = self.env["mail.message"].create(
+            [
+                {
+                    "model": "res.partner",
+                    "res_id": partner.id,
+                    "body": "x",
+                    "message_type": "comment",
+                }
+                for _i in range(count)
+            ]
+        )
+        self.env["mail.notification"].create(
+            [
+                {
+                    "mail_message_id": message.id,
+                    "res_partner_id": partner.id,
+                    "notification_type": "email",
+                    "notification_status": status,
+                }
+                for message in messages
+            ]
+        )
+
+    def test_bounce_rate(self):
+        self.env["mail.notification"].search([]).unlink()
+        if "mailing.trace" in self.env:
+            self.env["mailing.trace"].search([]).unlink()
+        partner = self.env["res.partner"].create({"name": "P", "email": "p@corp.test"})
+        self.assertEqual(self.run_checks()["bounce_rate"].status, "ok")
+        self._notify(partner, "sent", 96)
+        self._notify(partner, "bounce", 4)
+        check = self.run_checks()["bounce_rate"]
+        self.assertEqual(check.status, "ok")
+        self.assertIn("4.0%", check.finding)
+        self._notify(partner, "bounce", 2)  # 6 / 102
+        check = self.run_checks()["bounce_rate"]
+        self.assertEqual(check.status, "warning", check.finding)
+        self.assertIn("5.9%", check.finding)
+        self._notify(partner, "bounce", 6)  # 12 / 108
+        self.assertEqual(self.run_checks()["bounce_rate"].status, "error")
+
+    def test_recurring_failures_by_domain(self):
+        self.env["ir.config_parameter"].set_param("mail_reliability.domain_failure_threshold", "3")
+        for i in range(3):
+            self.create_outgoing_mail(f"u{i}@flaky.test").write(
+                {"state": "exception", "failure_type": "mail_smtp_policy"}
+            )
+        self.create_outgoing_mail("v@flaky.test").write(
+            {"state": "exception", "failure_type": "mail_smtp_recipient"}
+        )
+        for i in range(2):
+            self.create_outgoing_mail(f"u{i}@fine.test").write(
+                {"state": "exception", "failure_type": "mail_smtp_recipient"}
+            )
+        check = self.run_checks()["domain_failures"]
+        self.assertEqual(check.status, "warning")
+        self.assertIn("flaky.test", check.finding)
+        self.assertNotIn("fine.test", check.finding + (check.details or ""))
+        self.assertIn("flaky.test: 4 failures, mostly Blocked by recipient's policy", check.details)
+        action = check.action_open_fix()
+        self.assertEqual(action["res_model"], "mail.mail")
+        listed = self.env["mail.mail"].search(action["domain"])
+        self.assertEqual(set(listed.mapped("recipient_domain")), {"flaky.test"})
+        self.assertEqual(len(listed), 4)
+
+    def test_cron_notifies_admins_when_red(self):
+        self.admin.email = "admin@corp.test"
+        self.Check._cron_run_checks()
+        self.admin.email = "admin@example.com"
+        Message = self.env["mail.message"]
+        before = Message.search([], order="id desc", limit=1).id
+        turned = self.Check._cron_run_checks()
+        self.assertIn("admin_email", turned.mapped("code"))
+        notes = Message.search([("id", ">", before), ("subject", "like", "Email health")])
+        self.assertEqual(len(notes), 1)
+        self.assertIn(self.admin.partner_id, notes.partner_ids)
+        self.assertIn("placeholder", str(notes.body))
+        # still red on the next day: no new notification
+        self.assertFalse(self.Check._cron_run_checks().filtered(lambda c: c.code == "admin_email"))
+        self.assertEqual(
+            Message.search_count([("id", ">", before), ("subject", "like", "Email health")]), 1
+        )
+
+    def test_settings_summary_and_access(self):
+        self.run_checks()
+        settings = self.env["res.config.settings"].create({})
+        self.assertRegex(settings.mr_health_summary, r"\d+ error\(s\), \d+ warning\(s\)")
+        self.assertEqual(settings.action_mr_open_mail_health()["res_model"], "mail.health.check")
+        user = new_test_user(self.env, "mr_health_user", groups="base.group_user")
+        Check = self.Check.with_user(user)
+        with self.assertRaises(AccessError):
+            Check.action_run_checks()
+        with self.assertRaises(AccessError):
+            Check.action_open_dashboard()
+        with self.assertRaises(AccessError):
+            Check.search([])
+
+    def test_fix_actions_open(self):
+        checks = self.run_checks()
+        for code in ("identity", "spf", "dkim"):
+            with self.subTest(code=code):
+                self.assertEqual(checks[code].action_open_fix()["res_model"], "ir.mail_server")
+        action = checks["queue"].action_open_fix()
+        self.assertEqual(
+            (action["res_model"], action["res_id"]),
+            ("ir.cron", self.env.ref("mail.ir_cron_mail_scheduler_action").id),
+        )
+        self.assertFalse(checks["bounce_rate"].has_fix_action)
+        dashboard = self.Check.action_open_dashboard()
+        self.assertEqual(dashboard["res_model"], "mail.health.check")
+        self.assertEqual(self.Check.action_run_checks()["tag"], "soft_reload")
