@@ -26,9 +26,31 @@ SECTIONS = [
 
 
 def md_to_rst(text):
-    text = re.sub(r"(?<!`)`([^`\n]+)`(?!`)", r"``\1``", text.strip())
-    text = re.sub(r"\*\*([^*\n]+)\*\*", r"**\1**", text)
-    return text
+    """Markdown fragments to reStructuredText: headings, code fences, inline code."""
+    out, fence = [], None
+    for line in text.strip().splitlines():
+        if fence is not None:
+            if line.strip().startswith("```"):
+                fence = None
+                out.append("")
+            else:
+                out.append("    " + line if line.strip() else "")
+            continue
+        if line.strip().startswith("```"):
+            fence = line.strip()[3:].strip() or "text"
+            out.extend(["", f".. code-block:: {fence}", ""])
+            continue
+        match = re.match(r"^(#{1,6})\s+(.*)$", line)
+        if match:
+            title = inline_md(match.group(2).strip())
+            out.extend(["", title, "-" * len(title), ""])
+            continue
+        out.append(inline_md(line))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
+
+
+def inline_md(line):
+    return re.sub(r"(?<!`)`([^`\n]+)`(?!`)", r"``\1``", line)
 
 
 def heading(title, char):
