@@ -3,3 +3,4 @@
 
 from . import mail_mail
 from . import mailing_trace
+from . import mailing_mailing

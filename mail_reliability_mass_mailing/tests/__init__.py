@@ -3,3 +3,4 @@
 
 from . import test_module_install
 from . import test_mailing_trace_failures
+from . import test_mailing_queue
