@@ -23,23 +23,19 @@ import odoo
 from odoo import api
 from odoo.modules.registry import Registry
 
-LIST_NAME = "Benchmark readers"
-
 
 def ensure_list(dbname, count):
     registry = Registry(dbname)
     with registry.cursor() as cr:
         env = api.Environment(cr, api.SUPERUSER_ID, {})
-        mlist = env["mailing.list"].search([("name", "=", LIST_NAME)], limit=1)
-        if mlist and mlist.contact_count == count:
+        name = f"Benchmark readers ({count})"
+        mlist = env["mailing.list"].search([("name", "=", name)], limit=1)
+        if mlist:
             return mlist.id
-        mlist.unlink()
         contacts = env["mailing.contact"].create(
             [{"name": f"Reader {n}", "email": f"reader{n}@example.com"} for n in range(count)]
         )
-        mlist = env["mailing.list"].create(
-            {"name": LIST_NAME, "contact_ids": [(6, 0, contacts.ids)]}
-        )
+        mlist = env["mailing.list"].create({"name": name, "contact_ids": [(6, 0, contacts.ids)]})
         return mlist.id
 
 
