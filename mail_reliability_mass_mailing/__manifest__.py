@@ -12,6 +12,7 @@
     "depends": ["mail_reliability", "mass_mailing"],
     "data": [
         "security/ir.model.access.csv",
+        "views/mailing_mailing_views.xml",
     ],
     "installable": True,
     "auto_install": True,

@@ -5,3 +5,4 @@ from . import mail_mail
 from . import mailing_trace
 from . import mail_thread
 from . import mail_compose_message
+from . import mailing_mailing

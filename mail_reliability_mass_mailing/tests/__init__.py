@@ -5,3 +5,4 @@ from . import test_module_install
 from . import test_mailing_trace_failures
 from . import test_mailing_bounces
 from . import test_urgent_vs_queued
+from . import test_mailing_queue

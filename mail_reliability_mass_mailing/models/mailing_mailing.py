@@ -1,0 +1,304 @@
+# Copyright 2026 mail_reliability contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""The Email Marketing queue, first in first out, with visible head-of-line blocking.
+
+Stock Odoo 18 walks the queue newest first (``_order = calendar_date DESC``),
+lets one exception abort the whole run and cannot cancel a ``sending``
+mailing.  Here:
+
+* eligible mailings (``in_queue`` or ``sending``, schedule date passed) are
+  taken strictly by ``create_date``, then ``id``;
+* only the head is processed; the next one starts once the head is ``done``
+  (or cancelled), in the same run, and a cron trigger is left behind so a
+  killed worker does not make it wait a day;
+* an exception while processing the head is rolled back to a savepoint,
+  stored on the mailing (``queue_error``), logged and posted on its chatter;
+  the head keeps blocking until it succeeds or is cancelled;
+* cancelling a ``sending`` mailing cancels its unsent emails.
+"""
+
+import logging
+
+from dateutil.relativedelta import relativedelta
+from psycopg2 import Error as PgError
+from psycopg2 import errors as pg_errors
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+_logger = logging.getLogger(__name__)
+
+QUEUE_CRON_XMLID = "mass_mailing.ir_cron_mass_mailing_queue"
+EMAIL_QUEUE_CRON_XMLID = "mail.ir_cron_mail_scheduler_action"
+QUEUE_STATES = ("in_queue", "sending")
+QUEUE_ORDER = "create_date asc, id asc"
+# Fields the queue writes itself: editing them does not mean "I fixed the mailing".
+QUEUE_FIELDS = {"queue_error", "queue_error_count", "state", "sent_date", "kpi_mail_required"}
+
+
+class MailingMailing(models.Model):
+    _inherit = "mailing.mailing"
+
+    queue_position = fields.Integer(
+        compute="_compute_queue_position",
+        help="Place in the Email Marketing queue: 1 is the head, being processed; "
+        "0 means not in the running (not queued, or scheduled for later).",
+    )
+    queue_blocked_by_id = fields.Many2one(
+        "mailing.mailing",
+        string="Waiting behind",
+        compute="_compute_queue_position",
+        help="The mailing at the head of the queue: this one starts once it is sent or cancelled.",
+    )
+    queue_error = fields.Text(
+        readonly=True,
+        copy=False,
+        help="Last error raised while the queue processed this mailing. "
+        "While set, the mailing blocks the queue: fix it, or cancel it.",
+    )
+    queue_error_count = fields.Integer(
+        readonly=True,
+        copy=False,
+        help="How many queue runs failed on this mailing since it was last put in the queue",
+    )
+
+    @api.depends("state", "schedule_date")
+    def _compute_queue_position(self):
+        queue = self._mr_queue()
+        position = {mailing.id: index for index, mailing in enumerate(queue, start=1)}
+        head = queue[:1]
+        for mailing in self:
+            mailing.queue_position = position.get(mailing._origin.id or mailing.id, 0)
+            mailing.queue_blocked_by_id = head if mailing.queue_position > 1 else False
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    def write(self, vals):
+        res = super().write(vals)
+        if set(vals) - QUEUE_FIELDS and any(
+            mailing.queue_error and mailing.state in QUEUE_STATES for mailing in self
+        ):
+            # The blocking head was edited (filter, body...): try it again now.
+            self._mr_trigger_queue_cron()
+        return res
+
+    # ------------------------------------------------------------------
+    # Actions
+    # ------------------------------------------------------------------
+    def action_put_in_queue(self):
+        self.filtered("queue_error_count").write({"queue_error": False, "queue_error_count": 0})
+        return super().action_put_in_queue()
+
+    def action_cancel(self):
+        """Take mailings out of the queue, ``sending`` ones included, and let the next go."""
+        sent = self.filtered(lambda m: m.state == "done")
+        if sent:
+            raise UserError(
+                _(
+                    "These mailings are already sent and cannot be cancelled: %(names)s",
+                    names=", ".join(sent.mapped("display_name")),
+                )
+            )
+        queued = self.filtered(lambda m: m.state in QUEUE_STATES)
+        for mailing in queued.filtered(lambda m: m.state == "sending"):
+            mailing._action_cancel_unsent_mails()
+        res = super(MailingMailing, queued).action_cancel()
+        if queued:
+            # The mailing behind may be next: do not make it wait for the daily run.
+            self._mr_trigger_queue_cron()
+        return res
+
+    def _action_cancel_unsent_mails(self):
+        """Cancel this mailing's emails not sent yet; emails already sent stay as they are.
+
+        Rows being sent right now by the email queue are locked by that sender
+        (``mail_reliability`` locks each mail before sending it): they are left
+        to finish, never sent twice nor half cancelled.
+        """
+        self.ensure_one()
+        self.env.flush_all()
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    """SELECT id FROM mail_mail
+                        WHERE mailing_id = %s AND state = 'outgoing'
+                          FOR UPDATE SKIP LOCKED""",
+                    [self.id],
+                )
+                mail_ids = [row[0] for row in self.env.cr.fetchall()]
+        except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
+            mail_ids = []
+        mails = self.env["mail.mail"].sudo().browse(mail_ids)
+        reason = _("Mailing cancelled before this email was sent")
+        mails.write({"state": "cancel", "failure_reason": reason})
+        traces = mails.mailing_trace_ids.filtered(
+            lambda t: t.trace_status in ("outgoing", "process", "pending")
+        )
+        traces.write({"trace_status": "cancel", "failure_reason": reason})
+        self.message_post(
+            body=_(
+                "Cancelled while sending: %(cancelled)s unsent email(s) cancelled; "
+                "emails already sent are untouched.",
+                cancelled=len(mails),
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+        _logger.info(
+            "mailing.mailing %s cancelled while sending: %s unsent mail(s) cancelled",
+            self.id,
+            len(mails),
+        )
+        return mails
+
+    # ------------------------------------------------------------------
+    # Generation: marketing mail goes through the email queue
+    # ------------------------------------------------------------------
+    def _get_mass_mailing_context(self):
+        # Stock force-sends a mailing of up to 100 recipients ("mail.mail.force.send.limit")
+        # from inside the Email Marketing cron. Marketing mail is not urgent: it goes through
+        # the email queue (FIFO, deferral, quotas) like any other mail.
+        return {**super()._get_mass_mailing_context(), "default_force_send": False}
+
+    def _action_send_mail(self, res_ids=None):
+        res = super()._action_send_mail(res_ids=res_ids)
+        if any(mailing.mailing_type == "mail" for mailing in self):
+            cron = self.env.ref(EMAIL_QUEUE_CRON_XMLID, raise_if_not_found=False)
+            if cron:
+                cron.sudo()._trigger()
+        return res
+
+    # ------------------------------------------------------------------
+    # Queue
+    # ------------------------------------------------------------------
+    @api.model
+    def _mr_queue_domain(self):
+        return [
+            ("state", "in", QUEUE_STATES),
+            "|",
+            ("schedule_date", "<=", fields.Datetime.now()),
+            ("schedule_date", "=", False),
+        ]
+
+    @api.model
+    def _mr_queue(self):
+        """Eligible mailings in processing order; the first one is the head."""
+        return self.sudo().search(self._mr_queue_domain(), order=QUEUE_ORDER).with_env(self.env)
+
+    @api.model
+    def _process_mass_mailing_queue(self):
+        """Process the queue strictly head first, by creation date (stock: newest first)."""
+        processed = set()
+        while True:
+            queue = self._mr_queue()
+            head = queue[:1]
+            if not head or head.id in processed:
+                break
+            processed.add(head.id)
+            if not self._mr_process_queue_head(head):
+                break  # the head failed: it keeps blocking, the others wait behind it
+            waiting = len(queue) - 1
+            self.env["ir.cron"]._notify_progress(done=len(processed), remaining=waiting)
+            if head.state == "done" and waiting:
+                # Should this run die now, the next mailing still starts promptly.
+                self._mr_trigger_queue_cron()
+        self._mr_send_kpi_reports()
+
+    @api.model
+    def _mr_process_queue_head(self, head):
+        """Generate the head's emails; on error roll back, record, and report False."""
+        cr = self.env.cr
+        committed = []
+        # Core's auto_commit path commits per batch of generated emails, which ends
+        # the savepoint: the batches committed are kept and will be sent.
+        cr.postcommit.add(lambda: committed.append(True))
+        savepoint = cr.savepoint()
+        try:
+            self._mr_generate_mailing(head)
+        except Exception as exc:  # any failure must leave the cron alive
+            if committed:
+                cr.rollback()
+            else:
+                savepoint.close(rollback=True)
+            head._mr_record_queue_error(exc)
+            return False
+        if committed:
+            savepoint.closed = True
+        else:
+            try:
+                savepoint.close(rollback=False)
+            except PgError as exc:
+                cr.rollback()
+                head._mr_record_queue_error(exc)
+                return False
+        if head.queue_error:
+            head.write({"queue_error": False})
+        return True
+
+    @api.model
+    def _mr_generate_mailing(self, mailing):
+        """What stock does for each mailing of the queue, for the head only."""
+        context_user = mailing.user_id or mailing.write_uid or self.env.user
+        mailing = mailing.with_context(
+            **self.env["res.users"].with_user(context_user).context_get()
+        )
+        if mailing._get_remaining_recipients():
+            mailing.state = "sending"
+            mailing._action_send_mail()
+        else:
+            mailing.write(
+                {
+                    "state": "done",
+                    "sent_date": fields.Datetime.now(),
+                    # send the KPI mail only if it's the first sending
+                    "kpi_mail_required": not mailing.sent_date,
+                }
+            )
+
+    def _mr_record_queue_error(self, exc):
+        self.ensure_one()
+        message = str(exc) or exc.__class__.__name__
+        _logger.warning(
+            "Email Marketing queue: mailing %s (%s) failed and blocks the queue: %s",
+            self.id,
+            self.subject,
+            message,
+            exc_info=True,
+        )
+        self.write({"queue_error": message, "queue_error_count": self.queue_error_count + 1})
+        self.message_post(
+            body=_(
+                "The Email Marketing queue could not process this mailing (attempt %(count)s): "
+                "%(error)s. It blocks the mailings queued after it until it is fixed or cancelled.",
+                count=self.queue_error_count,
+                error=message,
+            ),
+            subtype_xmlid="mail.mt_note",
+        )
+
+    @api.model
+    def _mr_send_kpi_reports(self):
+        """Stock's KPI report step of the queue run, unchanged."""
+        if (
+            not self.env["ir.config_parameter"]
+            .sudo()
+            .get_param("mass_mailing.mass_mailing_reports")
+        ):
+            return
+        now = fields.Datetime.now()
+        mailings = self.env["mailing.mailing"].search(
+            [
+                ("kpi_mail_required", "=", True),
+                ("state", "=", "done"),
+                ("sent_date", "<=", now - relativedelta(days=1)),
+                ("sent_date", ">=", now - relativedelta(days=5)),
+            ]
+        )
+        if mailings:
+            mailings._action_send_statistics()
+
+    @api.model
+    def _mr_trigger_queue_cron(self, at=None):
+        cron = self.env.ref(QUEUE_CRON_XMLID, raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger(at or fields.Datetime.now())
