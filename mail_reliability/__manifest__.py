@@ -19,7 +19,16 @@
         "views/mail_quota_usage_views.xml",
         "views/ir_mail_server_views.xml",
         "views/res_config_settings_quota_views.xml",
+        "wizard/mail_resend_message_views.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "mail_reliability/static/src/core/common/*",
+        ],
+        "web.assets_tests": [
+            "mail_reliability/static/tests/tours/*",
+        ],
+    },
     "installable": True,
     "auto_install": False,
 }

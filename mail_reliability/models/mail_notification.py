@@ -4,16 +4,26 @@ from odoo import api, fields, models
 
 from ..tools.smtp_status import FAILURE_TYPES, QUOTA_FAILURE_TYPE, explain_failure
 
+RETRYING_TYPE = "mail_smtp_temporary"
+
 
 class MailNotification(models.Model):
     _inherit = "mail.notification"
 
     failure_type = fields.Selection(selection_add=[*FAILURE_TYPES.items(), QUOTA_FAILURE_TYPE])
-    smtp_code = fields.Integer("SMTP Code", readonly=True, copy=False)
+    # Failure details are for internal users only: portal users may read notifications.
+    failure_reason = fields.Text(groups="base.group_user")
+    smtp_code = fields.Integer("SMTP Code", readonly=True, copy=False, groups="base.group_user")
     smtp_status = fields.Char(
-        "SMTP Status", readonly=True, copy=False, help="Enhanced status code (RFC 3463), e.g. 5.1.1"
+        "SMTP Status",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="Enhanced status code (RFC 3463), e.g. 5.1.1",
     )
-    failure_explanation = fields.Text(compute="_compute_failure_explanation")
+    failure_explanation = fields.Text(
+        compute="_compute_failure_explanation", groups="base.group_user"
+    )
 
     @api.depends("failure_type", "smtp_code", "smtp_status", "failure_reason")
     def _compute_failure_explanation(self):
@@ -23,4 +33,37 @@ class MailNotification(models.Model):
                 notification.smtp_code,
                 notification.smtp_status,
                 notification.failure_reason,
+            )
+
+    def _to_store(self, store, /):
+        super()._to_store(store)
+        self._mr_store_retry_info(store)
+
+    def _mr_store_retry_info(self, store):
+        """Deferred mail is "retrying", not failed: send when and which attempt comes next.
+
+        One query for the whole batch (the deferred mail.mail rows), none when
+        nothing is deferred; internal users only.
+        """
+        if not self.env.user._is_internal():
+            return
+        retrying = self.filtered(
+            lambda n: n.notification_status == "process"
+            and n.failure_type == RETRYING_TYPE
+            and n.mail_mail_id
+        )
+        if not retrying:
+            return
+        mails = retrying.mail_mail_id.sudo()
+        mails.fetch(["scheduled_date", "retry_count", "state"])
+        for notification in retrying:
+            mail = notification.mail_mail_id.sudo()
+            if mail.state != "outgoing":
+                continue
+            store.add(
+                notification,
+                {
+                    "mr_next_attempt": mail.scheduled_date,
+                    "mr_attempt": mail.retry_count + 1,
+                },
             )

@@ -10,3 +10,4 @@ from . import test_smtp_status
 from . import test_retry_policy
 from . import test_quota_window
 from . import test_quota
+from . import test_resend_wizard

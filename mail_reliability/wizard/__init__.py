@@ -3,3 +3,4 @@
 
 from . import mail_mail_retry_wizard
 from . import mail_quota_facts_wizard
+from . import mail_resend_message
