@@ -11,3 +11,4 @@ from . import test_retry_policy
 from . import test_quota_window
 from . import test_quota
 from . import test_resend_wizard
+from . import test_ui_envelope
