@@ -8,3 +8,4 @@ from . import mail_mail
 from . import mail_notification
 from . import mail_quota_usage
 from . import res_config_settings_quota
+from . import mail_message

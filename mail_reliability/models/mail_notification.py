@@ -42,8 +42,10 @@ class MailNotification(models.Model):
     def _mr_store_retry_info(self, store):
         """Deferred mail is "retrying", not failed: send when and which attempt comes next.
 
-        One query for the whole batch (the deferred mail.mail rows), none when
-        nothing is deferred; internal users only.
+        The chatter formats notifications one message at a time:
+        ``mail.message._mr_prefetch_retry_info`` reads the deferred mails of the
+        whole page first (one query, none when nothing is deferred). Internal
+        users only.
         """
         if not self.env.user._is_internal():
             return
@@ -55,9 +57,8 @@ class MailNotification(models.Model):
         if not retrying:
             return
         mails = retrying.mail_mail_id.sudo()
-        mails.fetch(["scheduled_date", "retry_count", "state"])
         for notification in retrying:
-            mail = notification.mail_mail_id.sudo()
+            mail = notification.mail_mail_id.sudo().with_prefetch(mails._ids)
             if mail.state != "outgoing":
                 continue
             store.add(

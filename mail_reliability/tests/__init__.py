@@ -12,3 +12,4 @@ from . import test_quota_window
 from . import test_quota
 from . import test_resend_wizard
 from . import test_ui_envelope
+from . import test_chatter_queries
