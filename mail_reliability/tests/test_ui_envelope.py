@@ -63,16 +63,20 @@ class TestUiEnvelope(HttpCase):
         super().setUp()
         self.sink.reset()
 
-    def _failed_message(self, bob_email):
-        bob = self.env["res.partner"].create({"name": "Bob", "email": bob_email})
+    def _post(self, partners):
         record = self.env["res.partner"].create({"name": "Customer file"})
         with real_smtp(), mute_logger("odoo.addons.mail.models.mail_mail"):
             message = record.with_user(self.admin).message_post(
                 body="<p>Your order</p>",
-                partner_ids=(self.alice | bob).ids,
+                partner_ids=partners.ids,
                 message_type="comment",
                 subtype_xmlid="mail.mt_comment",
             )
+        return record, message
+
+    def _failed_message(self, bob_email):
+        bob = self.env["res.partner"].create({"name": "Bob", "email": bob_email})
+        record, message = self._post(self.alice | bob)
         statuses = {n.res_partner_id.name: n.notification_status for n in message.notification_ids}
         self.assertEqual(statuses, {"Alice": "sent", "Bob": "exception"})
         self.assertTrue(message.has_error)
@@ -98,3 +102,14 @@ class TestUiEnvelope(HttpCase):
         self.assertEqual(notif.notification_status, "canceled")
         self.assertEqual(len(self.sink.attempts), 1, "nothing resent")
         self.assertFalse(message.has_error)
+
+    def test_envelope_retrying(self):
+        erin = self.env["res.partner"].create(
+            {"name": "Erin", "email": "greylisted-erin@example.com"}
+        )
+        record, message = self._post(self.alice | erin)
+        notif = message.notification_ids.filtered(lambda n: n.res_partner_id == erin)
+        self.assertEqual(notif.notification_status, "process")
+        self.assertEqual(notif.mail_mail_id.retry_count, 1)
+        self.assertFalse(message.has_error)
+        self._run_tour(record, "mail_reliability_envelope_retrying")

@@ -74,3 +74,23 @@ registry.category("web_tour.tours").add("mail_reliability_envelope_ignore", {
         },
     ],
 });
+
+/** Deferred by a temporary failure: not red, the popover says when the next attempt is. */
+registry.category("web_tour.tours").add("mail_reliability_envelope_retrying", {
+    steps: () => [
+        {
+            content: "Deferred mail: the envelope is not red but marked retrying",
+            trigger:
+                ".o-mail-Message:contains(Your order) .o-mail-Message-notification[data-mr-retrying]:not(.text-danger)",
+            run: "click",
+        },
+        {
+            content: "The popover says when and which attempt comes next",
+            trigger:
+                ".o-mail-MessageNotificationPopover .o-mr-retry-text:contains(Retrying — next attempt at):contains(attempt 2)",
+        },
+        {
+            trigger: ".o-mail-MessageNotificationPopover i.fa-refresh",
+        },
+    ],
+});
