@@ -36,8 +36,9 @@ class MailNotification(models.Model):
             )
 
     def _to_store(self, store, /):
-        super()._to_store(store)
+        result = super()._to_store(store)
         self._mr_store_retry_info(store)
+        return result
 
     def _mr_store_retry_info(self, store):
         """Deferred mail is "retrying", not failed: send when and which attempt comes next.

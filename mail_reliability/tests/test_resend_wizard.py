@@ -132,9 +132,11 @@ class TestResendWizard(SmtpSinkCase):
         wizard.cancel_mail_action()
         self.env.cr.precommit.run()  # bus messages are created on commit
         self.assertEqual(
-            set((self._notif(message, self.bob) | self._notif(message, self.carol)).mapped(
-                "notification_status"
-            )),
+            set(
+                (self._notif(message, self.bob) | self._notif(message, self.carol)).mapped(
+                    "notification_status"
+                )
+            ),
             {"canceled"},
         )
         self.assertEqual(self._notif(message, self.alice).notification_status, "sent")
@@ -224,9 +226,7 @@ class TestResendWizard(SmtpSinkCase):
         mail = notif.mail_mail_id
         self.assertEqual(entry["mr_attempt"], mail.retry_count + 1)
         self.assertEqual(entry["mr_attempt"], 2)
-        self.assertEqual(
-            fields.Datetime.from_string(entry["mr_next_attempt"]), mail.scheduled_date
-        )
+        self.assertEqual(fields.Datetime.from_string(entry["mr_next_attempt"]), mail.scheduled_date)
         self.assertGreater(mail.scheduled_date, datetime.now())
         # Portal users get no retry details.
         portal_data = Store(notif.with_user(self.portal_user)).get_result()

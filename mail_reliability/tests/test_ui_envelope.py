@@ -83,7 +83,11 @@ class TestUiEnvelope(HttpCase):
         return record, message, bob
 
     def _run_tour(self, record, tour):
-        with real_smtp(), bus_delivers_on_commit(), mute_logger("odoo.addons.mail.models.mail_mail"):
+        with (
+            real_smtp(),
+            bus_delivers_on_commit(),
+            mute_logger("odoo.addons.mail.models.mail_mail"),
+        ):
             self.start_tour(f"/odoo/res.partner/{record.id}", tour, login="admin", timeout=120)
 
     def test_envelope_send_and_close(self):

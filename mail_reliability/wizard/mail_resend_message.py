@@ -76,9 +76,7 @@ class MailResendPartner(models.TransientModel):
             return {
                 "warning": {
                     "title": _("Invalid email address"),
-                    "message": _(
-                        "%(email)s is not a valid email address.", email=self.email
-                    ),
+                    "message": _("%(email)s is not a valid email address.", email=self.email),
                 }
             }
         # A corrected address is worth a new attempt.
@@ -96,9 +94,7 @@ class MailResendPartner(models.TransientModel):
         return lines
 
     def _mr_blacklisted_emails(self):
-        emails = {
-            tools.email_normalize(line.email or "") for line in self
-        } - {False, None}
+        emails = {tools.email_normalize(line.email or "") for line in self} - {False, None}
         if not emails:
             return set()
         found = (
