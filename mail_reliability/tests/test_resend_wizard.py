@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 
 from odoo import fields
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
@@ -112,6 +112,22 @@ class TestResendWizard(SmtpSinkCase):
         self.assertEqual(len(self.sink.deliveries_to("alice@example.com")), 1, "no double send")
         self.assertFalse(message.has_error, "the envelope is white again")
 
+    def test_resent_recipient_never_gets_the_old_failed_mail(self):
+        message = self._post(self.alice | self.bob | self.carol)
+        old_mail = self._notif(message, self.carol).mail_mail_id
+        self.assertEqual(old_mail.state, "exception")
+        # Say it was held back by the daily limit: the reset would send it again.
+        old_mail.sudo().write({"failure_type": "mail_quota", "scheduled_date": False})
+        self._resend(self._wizard(message))
+        self.assertFalse(old_mail.recipient_ids & (self.bob | self.carol))
+        self.env["mail.quota.usage"]._cron_requeue_quota_held()
+        with self.real_smtp(), mute_logger("odoo.addons.mail.models.mail_mail"):
+            self.env["mail.mail"].process_email_queue()
+        self.assertEqual(len(self.sink.deliveries_to("blocked-carol@example.com")), 1)
+        self.assertFalse(self.sink.deliveries_to("unknown-bob@example.com"), "ignored stays so")
+        self.assertEqual(len(self.sink.deliveries_to("alice@example.com")), 1)
+        self.assertEqual(old_mail.state, "cancel")
+
     def test_second_failure_is_classified_again(self):
         dave = self.env["res.partner"].create({"name": "Dave", "email": "denied-dave@example.com"})
         message = self._post(self.alice | dave)
@@ -174,7 +190,11 @@ class TestResendWizard(SmtpSinkCase):
         message = self._post(self.alice | self.carol)
         wizard = self._wizard(message)
         line = self._line(wizard, self.carol)
-        line.email = "carol at example"
+        with self.assertRaisesRegex(ValidationError, "carol at example"):
+            line.email = "carol at example"
+        self.assertEqual(self.carol.email, "blocked-carol@example.com", "contact untouched")
+        # An address broken elsewhere meanwhile is caught before sending.
+        self.carol.sudo().email = "carol at example"
         with self.assertRaisesRegex(UserError, "carol at example"):
             self._resend(wizard)
         self.assertEqual(self._notif(message, self.carol).notification_status, "exception")

@@ -10,8 +10,8 @@ toggled off with the reason shown.  Resending goes through stock
 ``mail.mail._send``, so a second failure is classified like the first.
 """
 
-from odoo import _, api, fields, models, tools
-from odoo.exceptions import AccessError, UserError
+from odoo import Command, _, api, fields, models, tools
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 NOT_RETRYABLE_TYPES = ("mail_smtp_recipient",)
 
@@ -33,16 +33,55 @@ class MailResendMessage(models.TransientModel):
             to_send._mr_check_emails()
             # The previous attempt's codes must not stick to the new attempt.
             to_send.notification_id.sudo().write({"smtp_code": False, "smtp_status": False})
+            wizard._mr_detach_failed_mails(wizard.partner_ids.notification_id)
         return super().resend_mail_action()
 
     def cancel_mail_action(self):
         for wizard in self:
             wizard._mr_check_message_access(wizard.mail_message_id)
+            wizard._mr_detach_failed_mails(wizard.notification_ids)
         return super().cancel_mail_action()
+
+    def _mr_detach_failed_mails(self, notifications):
+        """Take resent and ignored recipients off the failed mail they came from.
+
+        The failed ``mail.mail`` may still be sent later (daily limit reset,
+        "Retry failed emails"): it must not reach anyone a second time (resent
+        or already delivered), nor anyone whose failure was ignored. Emptied
+        mails are cancelled.
+        """
+        notifications = notifications.sudo().filtered(
+            lambda n: n.notification_type == "email"
+            and n.notification_status in ("exception", "bounce")
+            and n.mail_mail_id.state == "exception"
+        )
+        delivered = (
+            self.env["mail.notification"]
+            .sudo()
+            .search(
+                [
+                    ("mail_mail_id", "in", notifications.mail_mail_id.ids),
+                    ("notification_status", "in", ("sent", "pending")),
+                ]
+            )
+        )
+        for mail in notifications.mail_mail_id:
+            partners = (
+                (notifications | delivered)
+                .filtered(lambda n, m=mail: n.mail_mail_id == m)
+                .res_partner_id
+            )
+            remaining = mail.recipient_ids - partners
+            vals = {"recipient_ids": [Command.unlink(p.id) for p in partners]}
+            if not remaining and not mail.email_to:
+                vals["state"] = "cancel"
+            mail.write(vals)
 
     @api.model
     def _mr_check_message_access(self, message):
         """Only internal users who may read the message act on its failures."""
+        if self.env.su:
+            return
         if not self.env.user._is_internal():
             raise AccessError(_("Only internal users can see or resend failed emails."))
         message.check_access("read")
@@ -92,6 +131,12 @@ class MailResendPartner(models.TransientModel):
         blacklisted = lines._mr_blacklisted_emails()
         lines.filtered(lambda line: line._mr_skip_reason(blacklisted)).write({"resend": False})
         return lines
+
+    def write(self, vals):
+        # The address is written through to the contact: refuse a bad one at once.
+        if vals.get("email") and not tools.email_normalize(vals["email"]):
+            raise ValidationError(_("%(email)s is not a valid email address.", email=vals["email"]))
+        return super().write(vals)
 
     def _mr_blacklisted_emails(self):
         emails = {tools.email_normalize(line.email or "") for line in self} - {False, None}
