@@ -113,20 +113,27 @@ class TestResendWizard(SmtpSinkCase):
         self.assertFalse(message.has_error, "the envelope is white again")
 
     def test_resent_recipient_never_gets_the_old_failed_mail(self):
-        message = self._post(self.alice | self.bob | self.carol)
-        old_mail = self._notif(message, self.carol).mail_mail_id
+        params = self.env["ir.config_parameter"].sudo()
+        params.set_param("mail_reliability.daily_limit", "1")
+        params.set_param("mail_reliability.quota_timezone", "UTC")
+        frank = self.env["res.partner"].create({"name": "Frank", "email": "frank@example.com"})
+        message = self._post(self.alice | frank)
+        held = self._notif(message, frank)
+        self.assertEqual((held.notification_status, held.failure_type), ("exception", "mail_quota"))
+        old_mail = held.mail_mail_id.sudo()
         self.assertEqual(old_mail.state, "exception")
-        # Say it was held back by the daily limit: the reset would send it again.
-        old_mail.sudo().write({"failure_type": "mail_quota", "scheduled_date": False})
+        params.set_param("mail_reliability.daily_limit", "10")
         self._resend(self._wizard(message))
-        self.assertFalse(old_mail.recipient_ids & (self.bob | self.carol))
+        self.assertEqual(held.notification_status, "sent")
+        self.assertFalse(old_mail.recipient_ids & (self.alice | frank))
+        self.assertEqual(old_mail.state, "cancel")
+        # The daily limit resets: the held mail must not go out a second time.
+        old_mail.sudo().scheduled_date = False
         self.env["mail.quota.usage"]._cron_requeue_quota_held()
         with self.real_smtp(), mute_logger("odoo.addons.mail.models.mail_mail"):
             self.env["mail.mail"].process_email_queue()
-        self.assertEqual(len(self.sink.deliveries_to("blocked-carol@example.com")), 1)
-        self.assertFalse(self.sink.deliveries_to("unknown-bob@example.com"), "ignored stays so")
+        self.assertEqual(len(self.sink.deliveries_to("frank@example.com")), 1)
         self.assertEqual(len(self.sink.deliveries_to("alice@example.com")), 1)
-        self.assertEqual(old_mail.state, "cancel")
 
     def test_second_failure_is_classified_again(self):
         dave = self.env["res.partner"].create({"name": "Dave", "email": "denied-dave@example.com"})
@@ -193,10 +200,10 @@ class TestResendWizard(SmtpSinkCase):
         with self.assertRaisesRegex(ValidationError, "carol at example"):
             line.email = "carol at example"
         self.assertEqual(self.carol.email, "blocked-carol@example.com", "contact untouched")
-        # An address broken elsewhere meanwhile is caught before sending.
+        # An address broken elsewhere is caught before sending.
         self.carol.sudo().email = "carol at example"
         with self.assertRaisesRegex(UserError, "carol at example"):
-            self._resend(wizard)
+            self._resend(self._wizard(message))
         self.assertEqual(self._notif(message, self.carol).notification_status, "exception")
         self.assertEqual(len(self.sink.attempts), 1, "nothing sent")
 
