@@ -26,7 +26,16 @@
         "wizard/mail_support_bundle_views.xml",
         "views/mail_health_check_views.xml",
         "views/res_config_settings_health_views.xml",
+        "wizard/mail_resend_message_views.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "mail_reliability/static/src/core/common/*",
+        ],
+        "web.assets_tests": [
+            "mail_reliability/static/tests/tours/*",
+        ],
+    },
     "installable": True,
     "post_load": "post_load",
     "auto_install": False,

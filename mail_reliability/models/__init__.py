@@ -15,3 +15,4 @@ from . import mail_vacuum
 from . import res_config_settings
 from . import mail_health_check
 from . import res_config_settings_health
+from . import mail_message

@@ -222,7 +222,10 @@ class MailMail(models.Model):
         """
         self.ensure_one()
         try:
-            with self.env.cr.savepoint():
+            # Flush only this mail's state: unrelated pending writes keep failing where
+            # stock code expects them to, not inside our lock.
+            self.flush_recordset(["state"])
+            with self.env.cr.savepoint(flush=False):
                 self.env.cr.execute(
                     """SELECT id FROM mail_mail
                         WHERE id = %s AND state = 'outgoing'
@@ -297,6 +300,10 @@ class MailMail(models.Model):
         elif verdict and not verdict.permanent:
             self._mr_defer(verdict, success_pids, delivered)
         elif verdict:
+            # Recipients that already got it must not get it again if the mail is retried.
+            _pending, vals = self._mr_forget_delivered(success_pids, delivered)
+            if vals:
+                self.sudo().write(vals)
             super()._postprocess_sent_message(
                 success_pids,
                 failure_reason=self._mr_reason(verdict),

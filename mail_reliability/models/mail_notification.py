@@ -4,16 +4,26 @@ from odoo import api, fields, models
 
 from ..tools.smtp_status import FAILURE_TYPES, QUOTA_FAILURE_TYPE, explain_failure
 
+RETRYING_TYPE = "mail_smtp_temporary"
+
 
 class MailNotification(models.Model):
     _inherit = "mail.notification"
 
     failure_type = fields.Selection(selection_add=[*FAILURE_TYPES.items(), QUOTA_FAILURE_TYPE])
-    smtp_code = fields.Integer("SMTP Code", readonly=True, copy=False)
+    # Failure details are for internal users only: portal users may read notifications.
+    failure_reason = fields.Text(groups="base.group_user")
+    smtp_code = fields.Integer("SMTP Code", readonly=True, copy=False, groups="base.group_user")
     smtp_status = fields.Char(
-        "SMTP Status", readonly=True, copy=False, help="Enhanced status code (RFC 3463), e.g. 5.1.1"
+        "SMTP Status",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="Enhanced status code (RFC 3463), e.g. 5.1.1",
     )
-    failure_explanation = fields.Text(compute="_compute_failure_explanation")
+    failure_explanation = fields.Text(
+        compute="_compute_failure_explanation", groups="base.group_user"
+    )
 
     @api.depends("failure_type", "smtp_code", "smtp_status", "failure_reason")
     def _compute_failure_explanation(self):
@@ -28,3 +38,38 @@ class MailNotification(models.Model):
     # Delayed delivery reported by a DSN (Action: delayed): a warning, not a failure.
     delivery_warning = fields.Char(readonly=True, copy=False)
     delivery_warning_date = fields.Datetime(readonly=True, copy=False)
+
+    def _to_store(self, store, /):
+        result = super()._to_store(store)
+        self._mr_store_retry_info(store)
+        return result
+
+    def _mr_store_retry_info(self, store):
+        """Deferred mail is "retrying", not failed: send when and which attempt comes next.
+
+        The chatter formats notifications one message at a time:
+        ``mail.message._mr_prefetch_retry_info`` reads the deferred mails of the
+        whole page first (one query, none when nothing is deferred). Internal
+        users only.
+        """
+        if not self.env.user._is_internal():
+            return
+        retrying = self.filtered(
+            lambda n: n.notification_status == "process"
+            and n.failure_type == RETRYING_TYPE
+            and n.mail_mail_id
+        )
+        if not retrying:
+            return
+        mails = retrying.mail_mail_id.sudo()
+        for notification in retrying:
+            mail = notification.mail_mail_id.sudo().with_prefetch(mails._ids)
+            if mail.state != "outgoing":
+                continue
+            store.add(
+                notification,
+                {
+                    "mr_next_attempt": mail.scheduled_date,
+                    "mr_attempt": mail.retry_count + 1,
+                },
+            )

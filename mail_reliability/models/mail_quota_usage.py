@@ -110,7 +110,10 @@ class MailQuotaUsage(models.Model):
         stay isolated; everywhere else a separate short READ COMMITTED transaction,
         committed at once, which is what makes the reservation exact under concurrency.
         """
-        if getattr(threading.current_thread(), "testing", False):
+        if (
+            getattr(threading.current_thread(), "testing", False)
+            or self.env.registry.in_test_mode()
+        ):
             with self.env.cr.savepoint(flush=False):
                 yield self.env.cr
             return

@@ -21,3 +21,6 @@ from . import test_logging_handler
 from . import test_mail_health_check
 from . import test_mail_support_bundle
 from . import test_downloads
+from . import test_resend_wizard
+from . import test_ui_envelope
+from . import test_chatter_queries

@@ -278,3 +278,28 @@ class TestRetryWizard(SmtpSinkCase):
         self.assertEqual(set(mails.mapped("state")), {"outgoing"})
         with self.assertRaises(UserError):
             Wizard.create({"recipient_domain": "nothing.example"}).action_retry()
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestNoSecondCopyOnRetry(SmtpSinkCase):
+    def test_retry_after_permanent_failure_skips_delivered_recipients(self):
+        alice = self.env["res.partner"].create({"name": "A", "email": "alice-r@example.com"})
+        big = self.env["res.partner"].create({"name": "B", "email": "toobig-r@example.com"})
+        mail = self.env["mail.mail"].create(
+            {
+                "subject": "Two recipients",
+                "body_html": "<p>x</p>",
+                "email_from": "sender@example.com",
+                "recipient_ids": [(6, 0, (alice | big).ids)],
+                "auto_delete": False,
+            }
+        )
+        with self.real_smtp(), mute_logger("odoo.addons.mail.models.mail_mail"):
+            mail.send(raise_exception=False)
+            self.assertEqual(mail.state, "exception")
+            self.assertEqual(mail.failure_type, "mail_smtp_size")
+            self.assertEqual(len(self.sink.deliveries_to("alice-r@example.com")), 1)
+            self.assertEqual(mail.recipient_ids, big, "the delivered recipient is dropped")
+            mail.action_retry()
+            self.env["mail.mail"].process_email_queue()
+        self.assertEqual(len(self.sink.deliveries_to("alice-r@example.com")), 1)
