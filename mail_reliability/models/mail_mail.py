@@ -321,15 +321,24 @@ class MailMail(models.Model):
     def _mr_reason(self, verdict):
         return verdict.message or FAILURE_TYPES.get(verdict.failure_type, verdict.failure_type)
 
-    def _mr_write_failure(self, verdict, state, extra=None):
-        vals = {
-            "state": state,
+    def _mr_failure_vals(self, verdict):
+        """The failure fields shared by mail.mail and mail.notification."""
+        return {
             "failure_type": verdict.failure_type,
             "failure_reason": self._mr_reason(verdict),
-            "smtp_code": verdict.smtp_code,
-            "smtp_status": verdict.smtp_status,
-            **(extra or {}),
+            "smtp_code": verdict.smtp_code or False,
+            "smtp_status": verdict.smtp_status or False,
         }
+
+    @api.model
+    def _mr_notify_chatter(self, messages):
+        """Bus update so open chatters redraw the envelope of these messages."""
+        messages = messages.filtered(lambda m: m.is_thread_message())
+        if messages:
+            messages._notify_message_notification_update()
+
+    def _mr_write_failure(self, verdict, state):
+        vals = {"state": state, **self._mr_failure_vals(verdict)}
         if self.exists():
             self.sudo().write(vals)
         notifications = self._mr_open_notifications().filtered(
@@ -384,25 +393,12 @@ class MailMail(models.Model):
             {
                 "state": "exception",
                 "scheduled_date": verdict.resume_at,
-                "failure_type": verdict.failure_type,
-                "failure_reason": verdict.message,
-                "smtp_code": False,
-                "smtp_status": False,
+                **self._mr_failure_vals(verdict),
             }
         )
         self.sudo().write(vals)
-        pending.write(
-            {
-                "notification_status": "exception",
-                "failure_type": verdict.failure_type,
-                "failure_reason": verdict.message,
-                "smtp_code": False,
-                "smtp_status": False,
-            }
-        )
-        messages = pending.mail_message_id.filtered(lambda m: m.is_thread_message())
-        if messages:
-            messages._notify_message_notification_update()
+        pending.write({"notification_status": "exception", **self._mr_failure_vals(verdict)})
+        self._mr_notify_chatter(pending.mail_message_id)
 
     def _mr_requeue_after_quota(self):
         """The limit has reset: back to the queue, envelope white again, no double count."""
@@ -421,9 +417,7 @@ class MailMail(models.Model):
         notifications.write(
             {"notification_status": "ready", "failure_type": False, "failure_reason": False}
         )
-        messages = notifications.mail_message_id.filtered(lambda m: m.is_thread_message())
-        if messages:
-            messages._notify_message_notification_update()
+        self._mr_notify_chatter(notifications.mail_message_id)
         self._mr_trigger_queue(fields.Datetime.now())
 
     def _mr_defer(self, verdict, success_pids, delivered):
@@ -465,26 +459,13 @@ class MailMail(models.Model):
                 "scheduled_date": next_attempt,
                 "retry_count": self.retry_count + 1,
                 "first_attempt_date": first,
-                "failure_type": verdict.failure_type,
-                "failure_reason": self._mr_reason(verdict),
-                "smtp_code": verdict.smtp_code,
-                "smtp_status": verdict.smtp_status,
+                **self._mr_failure_vals(verdict),
             }
         )
         self.sudo().write(vals)
         # Deferred is not failed: the envelope must not turn red.
-        pending.write(
-            {
-                "notification_status": "process",
-                "failure_type": verdict.failure_type,
-                "failure_reason": self._mr_reason(verdict),
-                "smtp_code": verdict.smtp_code,
-                "smtp_status": verdict.smtp_status,
-            }
-        )
-        messages = pending.mail_message_id.filtered(lambda m: m.is_thread_message())
-        if messages:
-            messages._notify_message_notification_update()
+        pending.write({"notification_status": "process", **self._mr_failure_vals(verdict)})
+        self._mr_notify_chatter(pending.mail_message_id)
         _logger.info(
             "mail.mail %s deferred (attempt %s, %s): next attempt at %s",
             self.id,
@@ -504,13 +485,7 @@ class MailMail(models.Model):
                 continue
             refused_partners |= notification.res_partner_id
             notification.sudo().write(
-                {
-                    "notification_status": "exception",
-                    "failure_type": verdict.failure_type,
-                    "failure_reason": self._mr_reason(verdict),
-                    "smtp_code": verdict.smtp_code,
-                    "smtp_status": verdict.smtp_status,
-                }
+                {"notification_status": "exception", **self._mr_failure_vals(verdict)}
             )
             failed_messages |= notification.mail_message_id
         if self.exists():
@@ -530,9 +505,7 @@ class MailMail(models.Model):
                         if (tools.email_normalize(email) or "").lower() not in refused
                     )
             self.sudo().write(vals)
-        failed_messages = failed_messages.filtered(lambda m: m.is_thread_message())
-        if failed_messages:
-            failed_messages._notify_message_notification_update()
+        self._mr_notify_chatter(failed_messages)
         _logger.info("mail.mail %s: recipients refused: %s", self.id, ", ".join(refused))
 
     @api.model
