@@ -29,6 +29,7 @@ from ..tools.smtp_status import (
     classify_refused_recipients,
     explain_failure,
 )
+from .mail_quota_usage import BATCH_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -185,7 +186,11 @@ class IrMailServer(models.Model):
     def _mr_quota_server(self, mail_server_id, smtp_server, smtp_session, message):
         """The ir.mail_server record an email goes through (None for ad-hoc servers)."""
         if mail_server_id:
-            return self.sudo().browse(mail_server_id).exists() or None
+            batch = self.env.cr.cache.get(BATCH_KEY)
+            known = batch.setdefault("existing", {}) if batch is not None else {}
+            if mail_server_id not in known:
+                known[mail_server_id] = self.sudo().browse(mail_server_id).exists() or None
+            return known[mail_server_id]
         if smtp_session is not None:
             server_id = getattr(smtp_session, "_mr_server_id", None)
             return self.sudo().browse(server_id) if server_id else None

@@ -15,6 +15,7 @@ import smtplib
 from datetime import datetime
 
 from psycopg2 import errors as pg_errors
+from psycopg2 import extensions as psycopg2_ext
 
 from odoo import _, api, fields, models, tools
 from odoo.tools import SQL
@@ -30,6 +31,16 @@ from ..tools.smtp_status import (
 from .ir_mail_server import CONNECT_KEY, MARKETING_KEY, outcome_register
 
 _logger = logging.getLogger(__name__)
+
+
+def _opens_transaction(cr):
+    """True when the next statement on ``cr`` starts a new database transaction."""
+    connection = getattr(cr, "connection", None)  # test cursors have none: always inside one
+    return (
+        connection is not None
+        and connection.info.transaction_status == psycopg2_ext.TRANSACTION_STATUS_IDLE
+    )
+
 
 FAILURE_SELECTION = [*FAILURE_TYPES.items(), QUOTA_FAILURE_TYPE]
 QUEUE_CRON_XMLID = "mail.ir_cron_mail_scheduler_action"
@@ -156,11 +167,12 @@ class MailMail(models.Model):
 
     def send(self, auto_commit=False, raise_exception=False, post_send_callback=None):
         self.env.cr.cache.pop(CONNECT_KEY, None)
-        return super().send(
-            auto_commit=auto_commit,
-            raise_exception=raise_exception,
-            post_send_callback=post_send_callback,
-        )
+        with self.env["mail.quota.usage"]._sending_batch():
+            return super().send(
+                auto_commit=auto_commit,
+                raise_exception=raise_exception,
+                post_send_callback=post_send_callback,
+            )
 
     def _send(
         self,
@@ -172,9 +184,14 @@ class MailMail(models.Model):
         post_send_callback=None,
     ):
         """Send mail by mail, each under a row lock taken right before sending."""
-        # One environment for the whole batch keeps the ORM prefetching the batch.
         batch = self.with_context(mail_reliability_collect_refusals=True)
-        for position, mail in enumerate(batch):
+        Usage = self.env["mail.quota.usage"]
+        for position, mail_id in enumerate(batch.ids):
+            Usage._expect_emails(len(batch.ids) - position)  # sizes the quota lease
+            # Prefetch this mail only, as stock does: the queue cron commits after each
+            # mail, which empties the cache, and a batch-wide prefetch would then re-read
+            # every remaining mail of the batch (bodies included) for each mail sent.
+            mail = batch.browse(mail_id)
             if not mail._mr_lock_for_sending():
                 continue
             # Read by ir.mail_server.send_email: bulk marketing yields to the reserve.
@@ -221,18 +238,25 @@ class MailMail(models.Model):
         state test makes it skip a mail that another transaction already sent.
         """
         self.ensure_one()
+        cr = self.env.cr
+        query = """SELECT id FROM mail_mail
+                    WHERE id = %s AND state = 'outgoing'
+                      FOR UPDATE SKIP LOCKED"""
         try:
             # Flush only this mail's state: unrelated pending writes keep failing where
             # stock code expects them to, not inside our lock.
             self.flush_recordset(["state"])
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(
-                    """SELECT id FROM mail_mail
-                        WHERE id = %s AND state = 'outgoing'
-                          FOR UPDATE SKIP LOCKED""",
-                    [self.id],
-                )
-                locked = bool(self.env.cr.fetchone())
+            if _opens_transaction(cr):
+                # The queue cron commits after each mail, so the lock is usually the
+                # first statement of a new transaction: its snapshot is taken by this
+                # very statement, a concurrent update cannot make it fail, and the
+                # savepoint (two more round trips per mail) is not needed.
+                cr.execute(query, [self.id])
+                locked = bool(cr.fetchone())
+            else:
+                with cr.savepoint(flush=False):
+                    cr.execute(query, [self.id])
+                    locked = bool(cr.fetchone())
         except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
             # Updated by a transaction that committed after ours began: it is not ours.
             locked = False

@@ -24,12 +24,18 @@ from ..tools import quota_window
 _logger = logging.getLogger(__name__)
 
 DATABASE_SCOPE = "database"
+BATCH_KEY = "mail_reliability.sending_batch"
+# Most units one lease may take: bounds what a crashed worker can leave counted.
+LEASE_MAX = 100
 
 
 @dataclass(frozen=True)
 class Reservation:
+    """A unit of one scope's quota day, reserved against ``cap``."""
+
     scope: str
     day: object
+    cap: int
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,19 @@ class MailQuotaUsage(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def _settings(self):
-        """(daily_limit, timezone, reserve_percent); nonsense values fall back, loudly."""
+        """(daily_limit, timezone, reserve_percent); nonsense values fall back, loudly.
+
+        Read once per sending batch.
+        """
+        batch = self.env.cr.cache.get(BATCH_KEY)
+        if batch is not None:
+            if batch["settings"] is None:
+                batch["settings"] = self._read_settings()
+            return batch["settings"]
+        return self._read_settings()
+
+    @api.model
+    def _read_settings(self):
         params = self.env["ir.config_parameter"].sudo()
         values = []
         for key, parser in (
@@ -103,40 +121,113 @@ class MailQuotaUsage(models.Model):
     # Reservation
     # ------------------------------------------------------------------
     @contextlib.contextmanager
-    def _ledger_cursor(self):
-        """A cursor for the ledger update.
+    def _ledger_transaction(self):
+        """One short READ COMMITTED transaction on the ledger, committed at once.
 
-        In a test thread, the test's own transaction (under a savepoint) so tests
-        stay isolated; everywhere else a separate short READ COMMITTED transaction,
-        committed at once, which is what makes the reservation exact under concurrency.
+        In a test thread it is a savepoint in the test's own transaction, so tests
+        stay isolated. Inside ``mail.mail.send()`` it runs on the batch's own
+        connection; otherwise on a cursor of its own.
         """
-        if (
-            getattr(threading.current_thread(), "testing", False)
-            or self.env.registry.in_test_mode()
-        ):
+        if self._ledger_in_test_transaction():
             with self.env.cr.savepoint(flush=False):
                 yield self.env.cr
             return
-        with self.env.registry.cursor() as cr:
-            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        batch = self.env.cr.cache.get(BATCH_KEY)
+        if batch is None:
+            with self.env.registry.cursor() as cr:
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                yield cr
+            return
+        if batch["cursor"] is None:
+            cr = batch["cursor"] = self.env.registry.cursor()
+            cr.connection.autocommit = True  # transactions are opened explicitly below
+        cr = batch["cursor"]
+        cr.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        try:
             yield cr
+        except BaseException:
+            cr.execute("ROLLBACK")
+            raise
+        cr.execute("COMMIT")
+
+    def _ledger_in_test_transaction(self):
+        return bool(
+            getattr(threading.current_thread(), "testing", False)
+            or self.env.registry.in_test_mode()
+        )
+
+    @api.model
+    @contextlib.contextmanager
+    def _sending_batch(self):
+        """Scope of one ``mail.mail.send()``.
+
+        Within it the quota settings are read once, reservations are taken as
+        leases of several units (one ledger transaction per lease instead of one
+        per email) and the units not used are given back when the batch ends.
+        Nested calls share the outer batch.
+        """
+        cache = self.env.cr.cache
+        if BATCH_KEY in cache:
+            yield
+            return
+        batch = cache[BATCH_KEY] = {
+            "cursor": None,
+            "servers": {},
+            "settings": None,
+            "leases": {},
+            "expected": 1,
+        }
+        try:
+            yield
+        finally:
+            try:
+                self._return_leases(batch["leases"])
+            finally:
+                cache.pop(BATCH_KEY, None)
+                cr = batch["cursor"]
+                if cr is not None:
+                    cr.connection.autocommit = False
+                    cr.close()
+
+    @api.model
+    def _expect_emails(self, count):
+        """Tell the current batch how many emails are still to come (lease sizing)."""
+        batch = self.env.cr.cache.get(BATCH_KEY)
+        if batch is not None:
+            batch["expected"] = max(1, count)
+
+    @api.model
+    def _server_quota_settings(self, server):
+        """(use_database_quota, daily_limit, name) of ``server``, cached for the batch."""
+        batch = self.env.cr.cache.get(BATCH_KEY)
+        servers = batch["servers"] if batch is not None else {}
+        if server.id not in servers:
+            servers[server.id] = (server.use_database_quota, server.daily_limit, server.name)
+        return servers[server.id]
 
     @api.model
     def _scopes_for(self, server, marketing):
         """[(scope, server, cap, limit)] that one email through ``server`` must fit in."""
         db_limit, _tz, reserve = self._settings()
+        use_database_quota, server_limit, _name = (
+            self._server_quota_settings(server) if server else (True, 0, None)
+        )
         scopes = []
-        if db_limit and (not server or server.use_database_quota):
+        if db_limit and use_database_quota:
             cap = quota_window.effective_limit(db_limit, reserve, marketing)
             scopes.append((DATABASE_SCOPE, None, cap, db_limit))
-        if server and server.daily_limit > 0:
-            cap = quota_window.effective_limit(server.daily_limit, reserve, marketing)
-            scopes.append((f"server_{server.id}", server, cap, server.daily_limit))
+        if server_limit > 0:
+            cap = quota_window.effective_limit(server_limit, reserve, marketing)
+            scopes.append((f"server_{server.id}", server, cap, server_limit))
         return scopes
 
     @api.model
     def _reserve(self, server=None, marketing=False):
         """Reserve one unit in every scope, or none.
+
+        Inside a sending batch the unit comes from the batch's lease when it has
+        one left; otherwise a new lease is taken from the ledger (see
+        :meth:`_take_units`).
 
         :return: ``(reservations, refusal)``: a list to pass to :meth:`_release`, and a
             :class:`QuotaRefusal` when a limit is reached (then nothing stays reserved).
@@ -147,51 +238,78 @@ class MailQuotaUsage(models.Model):
         if not scopes:
             return [], None
         qday = self._current_day()
+        batch = self.env.cr.cache.get(BATCH_KEY)
+        leases = batch["leases"] if batch is not None else None
         reservations = []
-        with self._ledger_cursor() as cr:
-            for scope, scope_server, cap, limit in scopes:
-                used = self._take_unit(cr, qday, scope, scope_server, cap, limit)
-                if used is None:
-                    reservations.append(Reservation(scope, qday.day))
-                    continue
-                self._release_on(cr, reservations)
-                return [], QuotaRefusal(
-                    scope=scope,
-                    used=used,
-                    limit=cap if cap < limit else limit,
-                    reset=qday.reset,
-                    server_name=scope_server.name if scope_server else None,
-                )
+        for scope, scope_server, cap, limit in scopes:
+            reservation = Reservation(scope, qday.day, cap)
+            if leases and leases.get(reservation, 0) > 0:
+                leases[reservation] -= 1
+                reservations.append(reservation)
+                continue
+            want = min(batch["expected"], LEASE_MAX) if batch is not None else 1
+            granted, used = self._take_units(qday, scope, scope_server, cap, limit, want)
+            if granted:
+                if leases is not None:
+                    leases[reservation] = leases.get(reservation, 0) + granted - 1
+                reservations.append(reservation)
+                continue
+            self._release(reservations)
+            return [], QuotaRefusal(
+                scope=scope,
+                used=used,
+                limit=cap if cap < limit else limit,
+                reset=qday.reset,
+                server_name=(
+                    self._server_quota_settings(scope_server)[2] if scope_server else None
+                ),
+            )
         return reservations, None
 
     @api.model
-    def _take_unit(self, cr, qday, scope, scope_server, cap, limit):
-        """One atomic attempt on the day's row: ``None`` if taken, else the count used.
+    def _take_units(self, qday, scope, scope_server, cap, limit, want=1):
+        """Take up to ``want`` units of the day's row in one transaction.
 
-        The row of the day is created on the first attempt that finds none, so the
-        usual cost is a single UPDATE.
+        The row is locked (``SELECT ... FOR UPDATE`` in READ COMMITTED, so a worker
+        waiting for the lock reads the count its rival committed) and never taken
+        past ``cap``. A lease is at most half of what is left, so other workers
+        always find units while this one still holds some; near the edge it is one
+        unit at a time.
+
+        :return: ``(granted, used)``: the units granted (0 when the limit is
+            reached, then the attempt is counted as held back) and the count used.
         """
-        for _attempt in range(2):
-            cr.execute(
-                """UPDATE mail_quota_usage
-                      SET used = used + 1, limit_value = %s,
-                          write_date = now() at time zone 'UTC'
-                    WHERE day = %s AND scope = %s AND used < %s
-                RETURNING used""",
-                [limit, qday.day, scope, cap],
-            )
-            if cr.fetchone():
-                return None
-            cr.execute(
-                """UPDATE mail_quota_usage SET refused = refused + 1, limit_value = %s
-                    WHERE day = %s AND scope = %s RETURNING used""",
-                [limit, qday.day, scope],
-            )
-            row = cr.fetchone()
-            if row:
-                return row[0]
-            self._ensure_row(cr, qday, scope, scope_server, limit)
-        raise RuntimeError(f"quota ledger row for {scope} on {qday.day} could not be created")
+        with self._ledger_transaction() as cr:
+            for _attempt in range(2):
+                cr.execute(
+                    "SELECT used FROM mail_quota_usage WHERE day = %s AND scope = %s FOR UPDATE",
+                    [qday.day, scope],
+                )
+                row = cr.fetchone()
+                if row:
+                    break
+                self._ensure_row(cr, qday, scope, scope_server, limit)
+            else:
+                raise RuntimeError(
+                    f"quota ledger row for {scope} on {qday.day} could not be created"
+                )
+            used = row[0]
+            granted = quota_window.lease_size(used, cap, want)
+            if granted:
+                cr.execute(
+                    """UPDATE mail_quota_usage
+                          SET used = used + %s, limit_value = %s,
+                              write_date = now() at time zone 'UTC'
+                        WHERE day = %s AND scope = %s""",
+                    [granted, limit, qday.day, scope],
+                )
+            else:
+                cr.execute(
+                    """UPDATE mail_quota_usage SET refused = refused + 1, limit_value = %s
+                        WHERE day = %s AND scope = %s""",
+                    [limit, qday.day, scope],
+                )
+        return granted, used
 
     @api.model
     def _ensure_row(self, cr, qday, scope, scope_server, limit):
@@ -215,20 +333,36 @@ class MailQuotaUsage(models.Model):
 
     @api.model
     def _release(self, reservations):
-        """Give back units whose email the server did not accept."""
+        """Give back units whose email the server did not accept.
+
+        Inside a sending batch they go back to the batch's lease (the next email
+        uses them; the batch returns what is left at its end).
+        """
         if not reservations:
             return
-        with self._ledger_cursor() as cr:
-            self._release_on(cr, reservations)
+        batch = self.env.cr.cache.get(BATCH_KEY)
+        if batch is not None:
+            for reservation in reservations:
+                batch["leases"][reservation] = batch["leases"].get(reservation, 0) + 1
+            return
+        self._return_units({reservation: 1 for reservation in reservations})
 
     @api.model
-    def _release_on(self, cr, reservations):
-        for reservation in reservations:
-            cr.execute(
-                """UPDATE mail_quota_usage SET used = used - 1
-                    WHERE day = %s AND scope = %s AND used > 0""",
-                [reservation.day, reservation.scope],
-            )
+    def _return_leases(self, leases):
+        unused = {reservation: units for reservation, units in leases.items() if units > 0}
+        leases.clear()
+        if unused:
+            self._return_units(unused)
+
+    @api.model
+    def _return_units(self, units_by_reservation):
+        with self._ledger_transaction() as cr:
+            for reservation, units in units_by_reservation.items():
+                cr.execute(
+                    """UPDATE mail_quota_usage SET used = GREATEST(used - %s, 0)
+                        WHERE day = %s AND scope = %s""",
+                    [units, reservation.day, reservation.scope],
+                )
 
     # ------------------------------------------------------------------
     # Reading

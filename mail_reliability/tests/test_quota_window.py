@@ -55,3 +55,25 @@ class TestQuotaWindow(BaseCase):
         self.assertEqual(qw.effective_limit(200, 20, marketing=True), 160)
         self.assertEqual(qw.effective_limit(200, 20, marketing=False), 200)
         self.assertEqual(qw.effective_limit(10, 100, marketing=True), 0)
+
+    def test_lease_size(self):
+        cases = [
+            # (used, cap, want) -> units granted
+            ((0, 200, 150), 100),  # at most half of what is left
+            ((0, 200, 30), 30),  # no more than the batch will send
+            ((190, 200, 30), 5),
+            ((197, 200, 30), 1),
+            ((199, 200, 30), 1),  # the last unit, one at a time
+            ((200, 200, 30), 0),  # limit reached
+            ((250, 200, 30), 0),  # limit lowered below the day's count
+            ((0, 0, 5), 0),
+            ((0, 200, 0), 0),
+        ]
+        for (used, cap, want), granted in cases:
+            with self.subTest(used=used, cap=cap, want=want):
+                self.assertEqual(qw.lease_size(used, cap, want), granted)
+        # Whatever the rivals take, a worker holding a lease never pushes past the cap.
+        used = 0
+        while (granted := qw.lease_size(used, 50, 1000)) > 0:
+            used += granted
+        self.assertEqual(used, 50)

@@ -103,3 +103,17 @@ def effective_limit(limit, reserve_percent, marketing):
     if limit <= 0:
         return 0
     return limit - reserve_units(limit, reserve_percent) if marketing else limit
+
+
+def lease_size(used, cap, want):
+    """Units one worker may take at once from a day's count.
+
+    ``used`` of ``cap`` are taken. The answer is at most ``want``, at most half of
+    what is left (so other workers sending at the same time still find units while
+    this one holds a lease) and at least one while anything is left; 0 means the
+    limit is reached.
+    """
+    left = cap - used
+    if left <= 0 or want <= 0:
+        return 0
+    return max(1, min(want, left // 2))
