@@ -2,12 +2,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The daily sending quota ledger: one row per quota day and scope.
 
-A unit is reserved with one atomic ``UPDATE ... WHERE used < limit RETURNING``
-on that single row, before the email is handed to SMTP, and released if the
-server did not accept it.  Outside tests the reservation runs in its own short
-READ COMMITTED transaction, so two workers at the limit edge queue on the row
-lock and re-check the condition: the limit is never exceeded, and the cost is
-O(1) per mail (no counting of ``mail.mail`` rows).
+Units are taken from the day's row before an email is handed to SMTP, under
+the row's lock in a short READ COMMITTED transaction of their own, and never
+past the limit: two workers at the limit edge queue on the lock and the second
+one reads what the first committed. Inside ``mail.mail.send()`` a worker takes
+a lease of several units at once (at most what its batch will send and half of
+what is left), uses it email by email without touching the database, and gives
+back what it did not use when the batch ends; an email the server did not
+accept gives its unit back. The cost is O(1) per email, no ``mail.mail`` row is
+counted. A worker killed mid-batch leaves its unused lease counted for the day
+(never more than ``LEASE_MAX`` units): the error is on the safe side.
 """
 
 import contextlib
@@ -182,6 +186,9 @@ class MailQuotaUsage(models.Model):
         finally:
             try:
                 self._return_leases(batch["leases"])
+            except Exception:
+                # Never hide what made the batch end; the units stay counted (safe side).
+                _logger.exception("unused daily-limit units could not be given back")
             finally:
                 cache.pop(BATCH_KEY, None)
                 cr = batch["cursor"]

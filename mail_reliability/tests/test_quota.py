@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 from datetime import datetime, timedelta
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
@@ -130,6 +131,28 @@ class TestDailyLimit(SmtpSinkCase):
         self._mails(1, prefix="dropdata-")
         self._run_queue()
         self.assertEqual(self.Usage._usage_today()[0], 0)
+
+    def test_batch_takes_a_lease_and_gives_back_the_unused_units(self):
+        """One queue run touches the ledger once per lease, not once per email."""
+        self.params.set_param("mail_reliability.daily_limit", "100")
+        self._mails(2, prefix="unknown-")  # refused by the server: their units come back
+        self._mails(4, prefix="ok-")
+        Usage = type(self.Usage)
+        take_units, return_units = Usage._take_units, Usage._return_units
+        with (
+            patch.object(Usage, "_take_units", autospec=True, side_effect=take_units) as take,
+            patch.object(
+                Usage, "_return_units", autospec=True, side_effect=return_units
+            ) as give_back,
+        ):
+            self._run_queue()
+        self.assertEqual(len(self.sink.deliveries), 4)
+        self.assertEqual(take.call_count, 1, "six emails, one lease")
+        self.assertEqual(take.call_args.args[-1], 6, "the lease asked for the batch's size")
+        self.assertEqual(give_back.call_count, 1)
+        (unused,) = give_back.call_args.args[1].values()
+        self.assertEqual(unused, 2, "the two refused emails' units were given back")
+        self.assertEqual(self.Usage._usage_today()[0], 4, "exact count after the batch")
 
     def test_marketing_yields_to_the_reserve(self):
         self.params.set_param("mail_reliability.daily_limit", "10")
