@@ -48,6 +48,27 @@ class QuotaVerdict(SmtpVerdict):
 CONNECT_KEY = "mail_reliability.connect_error"
 
 
+class QuotaHeld(MailDeliveryException):
+    """The daily limit held an email back: an expected outcome, not a crash."""
+
+
+class _QuietQuotaHolds(logging.Filter):
+    """Stock ``mail.mail._send`` logs a traceback for every failed mail. For mail
+    held back by the daily limit that is one traceback per held mail, all alike:
+    log one INFO line without traceback instead (our ``send_email`` has already
+    logged why and until when)."""
+
+    def filter(self, record):
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, QuotaHeld):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = record.exc_text = None
+        return True
+
+
+logging.getLogger("odoo.addons.mail.models.mail_mail").addFilter(_QuietQuotaHolds())
+
+
 def outcome_register(cr):
     """Per-cursor {Message-Id: {"verdict", "refused", "delivered"}} register."""
     return cr.cache.setdefault(OUTCOMES_KEY, {})
@@ -142,7 +163,7 @@ class IrMailServer(models.Model):
             _outcome(self.env.cr, message_id)["verdict"] = verdict
             self._mr_trigger_quota_reset(refusal.reset)
             _logger.info("email %s held back: %s", message_id, verdict.message)
-            raise MailDeliveryException(_("Daily limit reached"), verdict.message)
+            raise QuotaHeld(_("Daily limit reached"), verdict.message)
         accepted = False
         try:
             result, accepted = self._mr_send_classified(

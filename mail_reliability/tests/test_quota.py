@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Daily sending limit against the real SMTP sink."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -153,6 +154,22 @@ class TestDailyLimit(SmtpSinkCase):
         (unused,) = give_back.call_args.args[1].values()
         self.assertEqual(unused, 2, "the two refused emails' units were given back")
         self.assertEqual(self.Usage._usage_today()[0], 4, "exact count after the batch")
+
+    def test_held_mail_is_logged_without_traceback(self):
+        self.params.set_param("mail_reliability.daily_limit", "1")
+        self._mails(3, prefix="log")
+        with (
+            self.real_smtp(),
+            # Numeric level: Odoo names its level 25 "INFO" too.
+            self.assertLogs("odoo.addons.mail.models.mail_mail", level=logging.INFO) as logs,
+        ):
+            self.env["mail.mail"].process_email_queue()
+        self.assertEqual(len(self.sink.deliveries), 1)
+        failed = [r for r in logs.records if r.getMessage().startswith("failed sending mail")]
+        self.assertEqual(len(failed), 2, "one line per held mail")
+        self.assertEqual({r.levelno for r in failed}, {logging.INFO})
+        self.assertFalse([r for r in failed if r.exc_info], "no traceback for a quota hold")
+        self.assertIn("Daily limit reached", failed[0].getMessage())
 
     def test_marketing_yields_to_the_reserve(self):
         self.params.set_param("mail_reliability.daily_limit", "10")
