@@ -196,7 +196,11 @@ class Run:
             "odoo": odoo_source_info(),
             "postgres": postgres_version(self.args.stock_db),
             "databases": {"stock": self.args.stock_db, "ours": self.args.ours_db},
-            "command": " ".join([pathlib.Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "options": {
+                key: value
+                for key, value in vars(self.args).items()
+                if key not in ("config", "json", "stock_db", "ours_db")
+            },
             "quick": os.environ.get("MR_BENCH_QUICK") == "1",
         }
 

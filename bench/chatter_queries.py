@@ -31,7 +31,6 @@ import _common
 
 from odoo import fields
 
-
 SCENARIOS = {
     "failed": {
         "status": "exception",

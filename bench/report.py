@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import sys
 
 BENCH_DIR = pathlib.Path(__file__).resolve().parent
@@ -293,8 +294,11 @@ def render(results, run=None, history=""):
         meta = (results.get(name) or {}).get("meta")
         if not meta:
             continue
+        options = "".join(
+            f" --{key.replace('_', '-')} {value}" for key, value in meta.get("options", {}).items()
+        )
         lines.append(
-            f"- `{name}`: `{meta.get('command', '?')}`, {meta.get('duration_seconds', '?')} s, "
+            f"- `{name}`: `{COMMANDS[name]}{options}`, {meta.get('duration_seconds', '?')} s, "
             f"load {_load(meta.get('load_average_start'))} -> "
             f"{_load(meta.get('load_average_end'))}, databases "
             f"`{meta['databases']['stock']}` / `{meta['databases']['ours']}`"
@@ -311,11 +315,12 @@ def read_history(path):
     if not path.exists():
         return ""
     text = path.read_text(encoding="utf-8")
-    index = text.find(HISTORY_HEADING)
-    if index >= 0:
-        return text[index:]
+    match = re.search(f"^{re.escape(HISTORY_HEADING)}", text, re.MULTILINE)
+    if match:
+        return text[match.start() :]
     # A hand-written file from before the generator: keep all of it as history.
     body = text.split("\n", 1)[1] if text.startswith("# ") else text
+    body = re.sub(r"^## ", "### ", body, flags=re.MULTILINE)
     return f"{HISTORY_HEADING} (hand-written)\n\n{body.strip()}\n"
 
 
