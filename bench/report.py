@@ -58,6 +58,21 @@ def _ratio(numerator, denominator):
     return numerator / denominator
 
 
+def _rounds(count):
+    return f"{count} round" if count == 1 else f"{count} rounds"
+
+
+def _when(stamp):
+    """'2026-11-28T17:49:38+00:00' -> '2026-11-28 17:49 UTC'."""
+    if not stamp:
+        return "unknown"
+    try:
+        moment = datetime.datetime.fromisoformat(stamp).astimezone(datetime.timezone.utc)
+    except ValueError:
+        return stamp
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _load(values):
     return " / ".join(_num(v) for v in values) if values else "unknown"
 
@@ -83,7 +98,7 @@ def _missing_rows(name, reason):
 def queue_rows(data):
     mails, rounds = data["mails_per_round"], data["rounds"]
     rate = data["median_mails_per_second"]
-    size = f"{_num(mails)} mails x {rounds} rounds, median"
+    size = f"{_num(mails)} mails x {_rounds(rounds)}, median"
     ratio_off = _ratio(rate["ours_quota_off"], rate["stock"])
     ratio_on = _ratio(rate["ours_quota_on"], rate["stock"])
     quota = _ratio(rate["ours_quota_on"], rate["ours_quota_off"])
@@ -146,7 +161,7 @@ def mailing_rows(data):
     return [
         _row(
             "Campaign generation, seconds, "
-            f"{_num(data['recipients'])} recipients ({data['rounds']} rounds, median)",
+            f"{_num(data['recipients'])} recipients ({_rounds(data['rounds'])}, median)",
             _num(median["stock"], 1),
             _num(median["ours"], 1),
             _num(ratio),
@@ -261,7 +276,7 @@ def render(results, run=None, history=""):
             "",
         ]
     lines += [
-        f"- **Date**: {started or 'unknown'} (UTC)"
+        f"- **Date**: {_when(started)}"
         + (f", {run['duration_seconds'] / 60:.0f} minutes" if run.get("duration_seconds") else ""),
         f"- **Machine**: {machine.get('nproc', '?')} CPUs (nproc), "
         f"load average (1/5/15 min) at start {_load(run.get('load_average_start'))}, "
@@ -286,6 +301,8 @@ def render(results, run=None, history=""):
     status = run.get("status") or {}
     for name in BENCHES:
         for row in bench_rows(name, results.get(name), status):
+            if quick and row["met"] != "—":
+                row["met"] += " (quick run)"
             lines.append(
                 "| {figure} | {stock} | {ours} | {ratio} | {target} | {met} |".format(**row)
             )

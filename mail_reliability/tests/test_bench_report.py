@@ -136,6 +136,10 @@ class TestBenchReport(BaseCase):
         self.assertIn("not a git checkout", text)
         self.assertIn("`abc123`", text)
         self.assertIn("`mailing_generation`: failed (exit 3", text)
+        self.assertIn("- **Date**: 2026-11-28 17:59 UTC", text)
+        # A quick run's verdicts say so.
+        queue = self._row(_table(text), "Queue throughput, mails/s, daily limit off")
+        self.assertEqual(queue[-1], "**no** (quick run)")
         # A bench re-run alone after the run: the header comes from the results themselves.
         later = dict(run, finished="2026-11-28T17:59:30+00:00")
         text = self.report.render(RESULTS, later)
