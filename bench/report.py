@@ -27,6 +27,13 @@ RESULTS_DIR = BENCH_DIR / "results"
 RESULTS_MD = BENCH_DIR / "RESULTS.md"
 HISTORY_HEADING = "## History"
 BENCHES = ("queue_throughput", "chatter_queries", "mailing_generation", "vacuum")
+# The sizes the issues set (bin/bench-all without --quick); a result below them is labelled.
+FULL_SIZES = {
+    "queue_throughput": ("mails_per_round", 300),
+    "chatter_queries": ("messages", 200),
+    "mailing_generation": ("recipients", 10000),
+    "vacuum": ("rows", 100000),
+}
 COMMANDS = {
     "queue_throughput": "bin/bench",
     "chatter_queries": "bin/bench-chatter",
@@ -273,6 +280,17 @@ def render(results, run=None, history=""):
             "> **Quick run** (`bin/bench-all --quick`, smoke sizes): it shows that every benchmark",
             "> runs, but the figures are not comparable with the targets. Run `bin/bench-all`",
             "> on an idle machine for figures to quote.",
+            "",
+        ]
+    small = [
+        f"`{name}` ({key} {data[key]:,}, full size {full:,})"
+        for name, (key, full) in FULL_SIZES.items()
+        if (data := results.get(name)) and isinstance(data.get(key), int) and data[key] < full
+    ]
+    if small and not quick:
+        lines += [
+            "> **Below full size**: " + ", ".join(small) + ". Figures to quote come from",
+            "> `bin/bench-all` at full size.",
             "",
         ]
     lines += [

@@ -144,6 +144,10 @@ class TestBenchReport(BaseCase):
         later = dict(run, finished="2026-11-28T17:59:30+00:00")
         text = self.report.render(RESULTS, later)
         self.assertNotIn("**Quick run**", text)
+        self.assertNotIn("**Below full size**", text)
+        small = dict(RESULTS, vacuum=dict(RESULTS["vacuum"], rows=2000))
+        text = self.report.render(small, later)
+        self.assertIn("**Below full size**: `vacuum` (rows 2,000, full size 100,000)", text)
         self.assertIn("at start 1.50 / 1.00 / 0.50", text)
 
     def test_render_to_file_keeps_history(self):
