@@ -13,21 +13,15 @@ Each round's campaign, mails and traces are deleted afterwards.
 Run through ``bin/bench-mailing`` (it prepares the venv, PostgreSQL and the databases).
 """
 
-import argparse
 import json
 import statistics
-import sys
 import time
 
-import odoo
-from odoo import api
-from odoo.modules.registry import Registry
+import _common
 
 
 def ensure_list(dbname, count):
-    registry = Registry(dbname)
-    with registry.cursor() as cr:
-        env = api.Environment(cr, api.SUPERUSER_ID, {})
+    with _common.environment(dbname) as env:
         name = f"Benchmark readers ({count})"
         mlist = env["mailing.list"].search([("name", "=", name)], limit=1)
         if mlist:
@@ -40,9 +34,7 @@ def ensure_list(dbname, count):
 
 
 def run_generation(dbname, list_id, count):
-    registry = Registry(dbname)
-    with registry.cursor() as cr:
-        env = api.Environment(cr, api.SUPERUSER_ID, {})
+    with _common.environment(dbname) as env:
         env["mailing.mailing"].search([("state", "in", ("in_queue", "sending"))]).write(
             {"state": "draft"}
         )
@@ -57,8 +49,8 @@ def run_generation(dbname, list_id, count):
         )
         mailing.action_launch()
         mailing_id = mailing.id
-    with registry.cursor() as cr:
-        env = api.Environment(cr, api.SUPERUSER_ID, {})
+    with _common.environment(dbname) as env:
+        cr = env.cr
         start = time.perf_counter()
         env["mailing.mailing"]._process_mass_mailing_queue()
         cr.commit()
@@ -81,15 +73,11 @@ def run_generation(dbname, list_id, count):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--stock-db", required=True)
-    parser.add_argument("--ours-db", required=True)
+    parser = _common.parser(__doc__)
     parser.add_argument("--recipients", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", help="write the figures to this file")
-    args = parser.parse_args(sys.argv[1:])
-    odoo.tools.config.parse_config(["-c", args.config, "--log-level=warn"])
+    args = _common.parse_args(parser)
+    run = _common.Run("mailing_generation", args)
 
     lists = {db: ensure_list(db, args.recipients) for db in (args.stock_db, args.ours_db)}
     seconds = {"stock": [], "ours": []}
@@ -108,9 +96,7 @@ def main():
     }
     print(json.dumps(report, indent=2))
     print(f"mailing generation: ours/stock = {ratio:.2f}x (target <= 1.1x)")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(report, fh, indent=2)
+    run.write(report)
 
 
 if __name__ == "__main__":

@@ -13,25 +13,17 @@ and the ratio ours/stock is the figure that matters (absolute rates are machine 
 Run through ``bin/bench`` (it prepares the venv, PostgreSQL and the databases).
 """
 
-import argparse
-import importlib.util
 import json
-import os
 import smtplib
 import statistics
-import sys
 import time
 from email.message import EmailMessage
 
-import odoo
-from odoo import api
-from odoo.modules.registry import Registry
+import _common
 
 
 def run_queue(dbname, sink, count, params=None):
-    registry = Registry(dbname)
-    with registry.cursor() as cr:
-        env = api.Environment(cr, api.SUPERUSER_ID, {})
+    with _common.environment(dbname) as env:
         for key, value in (params or {}).items():
             env["ir.config_parameter"].set_param(key, value)
         if "mail.quota.usage" in env:
@@ -55,8 +47,7 @@ def run_queue(dbname, sink, count, params=None):
             ]
         )
     sink.reset()
-    with registry.cursor() as cr:
-        env = api.Environment(cr, api.SUPERUSER_ID, {})
+    with _common.environment(dbname) as env:
         start = time.perf_counter()
         env["mail.mail"].process_email_queue(batch_size=count)
         elapsed = time.perf_counter() - start
@@ -82,29 +73,16 @@ def raw_ceiling(sink, count):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--stock-db", required=True)
-    parser.add_argument("--ours-db", required=True)
+    parser = _common.parser(__doc__)
     parser.add_argument("--mails", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--json", help="write the figures to this file")
-    args = parser.parse_args(sys.argv[1:])
-    odoo.tools.config.parse_config(["-c", args.config, "--log-level=warn"])
-    # Load the sink by path: importing the addon's tests package outside a test run
-    # makes Odoo log an error about the test framework.
-    sink_path = os.path.join(
-        os.path.dirname(__file__), "..", "mail_reliability", "tests", "smtp_sink.py"
-    )
-    spec = importlib.util.spec_from_file_location("mr_smtp_sink", sink_path)
-    sink_module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sink_module)
-    SmtpSink = sink_module.SmtpSink
+    args = _common.parse_args(parser)
+    run = _common.Run("queue_throughput", args)
 
     quota_off = {"mail_reliability.daily_limit": "0"}
     quota_on = {"mail_reliability.daily_limit": "1000000000"}
     rates = {"stock": [], "ours_quota_off": [], "ours_quota_on": [], "raw": []}
-    with SmtpSink() as sink:
+    with _common.smtp_sink() as sink:
         for _round in range(args.rounds):
             rates["stock"].append(run_queue(args.stock_db, sink, args.mails))
             rates["ours_quota_off"].append(run_queue(args.ours_db, sink, args.mails, quota_off))
@@ -114,6 +92,7 @@ def main():
     report = {
         "mails_per_round": args.mails,
         "rounds": args.rounds,
+        "mails_per_second": {k: [round(v, 1) for v in values] for k, values in rates.items()},
         "median_mails_per_second": {k: round(v, 1) for k, v in median.items()},
         "ratio_quota_off_vs_stock": round(median["ours_quota_off"] / median["stock"], 3),
         "ratio_quota_on_vs_stock": round(median["ours_quota_on"] / median["stock"], 3),
@@ -127,9 +106,7 @@ def main():
             report["ratio_quota_off_vs_stock"], report["ratio_quota_on_vs_quota_off"]
         )
     )
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(report, fh, indent=2)
+    run.write(report)
 
 
 if __name__ == "__main__":

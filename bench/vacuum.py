@@ -18,34 +18,28 @@ that must survive):
 Target: no transaction over 1 s. Run through ``bin/bench-vacuum``.
 """
 
-import argparse
-import importlib.util
 import json
-import pathlib
-import sys
 import time
 from datetime import timedelta
 
-import odoo
-from odoo import api, fields
-from odoo.modules.registry import Registry
+import _common
+
+from odoo import fields
 
 MIX = (("sent", 0.4), ("cancel", 0.3), ("exception", 0.3))
 
 
 def _insert_old_mails():
-    # Load the shared helper by path: importing the tests package outside test mode
-    # would import the test framework (and Odoo logs an error for that).
-    path = pathlib.Path(__file__).resolve().parent.parent / "mail_reliability/tests/vacuum_data.py"
-    spec = importlib.util.spec_from_file_location("mr_vacuum_data", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.insert_old_mails
+    # The helper shared with the tests (mail_reliability/tests/vacuum_data.py).
+    return _common.load_repo_module(
+        "mail_reliability/tests/vacuum_data.py", "mr_vacuum_data"
+    ).insert_old_mails
 
 
-def fill(registry, total, young=1000):
+def fill(dbname, total, young=1000):
     insert_old_mails = _insert_old_mails()
-    with registry.cursor() as cr:
+    with _common.environment(dbname) as env:
+        cr = env.cr
         cr.execute("DELETE FROM mail_mail")
         for state, share in MIX:
             count = int(total * share)
@@ -56,52 +50,45 @@ def fill(registry, total, young=1000):
         cr.execute("ANALYZE mail_message")
 
 
-def count_mails(registry):
-    with registry.cursor() as cr:
-        cr.execute("SELECT count(*) FROM mail_mail")
-        return cr.fetchone()[0]
+def count_mails(dbname):
+    with _common.environment(dbname) as env:
+        env.cr.execute("SELECT count(*) FROM mail_mail")
+        return env.cr.fetchone()[0]
 
 
-def timed_transaction(registry, func):
-    """Run ``func(env)`` in its own cursor, committed; return (result, seconds)."""
-    start = time.perf_counter()
-    with registry.cursor() as cr:
-        env = api.Environment(cr, api.SUPERUSER_ID, {})
-        result = func(env)
-    return result, time.perf_counter() - start
+timed_transaction = _common.timed_transaction
 
 
-def autovacuum_seconds(registry):
+def autovacuum_seconds(dbname):
     _result, seconds = timed_transaction(
-        registry, lambda env: env["ir.autovacuum"]._run_vacuum_cleaner()
+        dbname, lambda env: env["ir.autovacuum"]._run_vacuum_cleaner()
     )
     return seconds
 
 
 def run_ours(dbname, total):
-    registry = Registry(dbname)
-    fill(registry, total)
-    before = count_mails(registry)
+    fill(dbname, total)
+    before = count_mails(dbname)
     transactions = []
     start = time.perf_counter()
     deleted, seconds = timed_transaction(
-        registry, lambda env: env["mail.reliability.vacuum"]._gc_mail_retention()
+        dbname, lambda env: env["mail.reliability.vacuum"]._gc_mail_retention()
     )
     transactions.append(seconds)
     while True:
         (done, left), seconds = timed_transaction(
-            registry, lambda env: env["mail.reliability.vacuum"]._vacuum_run()
+            dbname, lambda env: env["mail.reliability.vacuum"]._vacuum_run()
         )
         transactions.append(seconds)
         deleted += done
         if not left:
             break
     total_seconds = time.perf_counter() - start
-    after = count_mails(registry)
+    after = count_mails(dbname)
     if deleted != total or after != before - total:
         raise SystemExit(f"ours: deleted {deleted}, {before} -> {after} rows, expected {total}")
     # The daily job itself, once the backlog is gone, on a refilled database.
-    fill(registry, total)
+    fill(dbname, total)
     return {
         "rows_deleted": deleted,
         "total_seconds": round(total_seconds, 2),
@@ -109,15 +96,14 @@ def run_ours(dbname, total):
         "longest_transaction_seconds": round(max(transactions), 3),
         "median_transaction_seconds": round(sorted(transactions)[len(transactions) // 2], 3),
         "rows_per_second": round(deleted / total_seconds, 1),
-        "daily_autovacuum_seconds": round(autovacuum_seconds(registry), 3),
+        "daily_autovacuum_seconds": round(autovacuum_seconds(dbname), 3),
     }
 
 
 def run_stock(dbname, total):
-    registry = Registry(dbname)
-    fill(registry, total)
-    daily = autovacuum_seconds(registry)
-    left_by_stock = count_mails(registry)
+    fill(dbname, total)
+    daily = autovacuum_seconds(dbname)
+    left_by_stock = count_mails(dbname)
 
     def single_transaction(env):
         mails = env["mail.mail"].search(
@@ -132,7 +118,7 @@ def run_stock(dbname, total):
         mails.unlink()
         return count
 
-    deleted, seconds = timed_transaction(registry, single_transaction)
+    deleted, seconds = timed_transaction(dbname, single_transaction)
     return {
         "rows_left_by_stock_autovacuum": left_by_stock - 1000,
         "daily_autovacuum_seconds": round(daily, 3),
@@ -142,14 +128,10 @@ def run_stock(dbname, total):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--stock-db", required=True)
-    parser.add_argument("--ours-db", required=True)
+    parser = _common.parser(__doc__)
     parser.add_argument("--rows", type=int, default=100000)
-    parser.add_argument("--json", help="write the figures to this file")
-    args = parser.parse_args(sys.argv[1:])
-    odoo.tools.config.parse_config(["-c", args.config, "--log-level=warn"])
+    args = _common.parse_args(parser)
+    run = _common.Run("vacuum", args)
     ours = run_ours(args.ours_db, args.rows)
     stock = run_stock(args.stock_db, args.rows)
     report = {
@@ -172,9 +154,7 @@ def main():
         f"vacuum of {args.rows} mails: {ours['total_seconds']} s in {ours['transactions']} "
         f"transactions, longest {ours['longest_transaction_seconds']} s (target < 1 s: {verdict})"
     )
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(report, fh, indent=2)
+    run.write(report)
 
 
 if __name__ == "__main__":

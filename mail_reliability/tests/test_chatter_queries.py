@@ -5,7 +5,8 @@
 "Stock" is the same fetch with our only additions to the chatter payload
 (``mail.notification._mr_store_retry_info`` and its batch prefetch
 ``mail.message._mr_prefetch_retry_info``) switched off; the figures are
-logged and recorded in ``bench/chatter_queries.md``.
+logged and recorded in ``bench/chatter_queries.md``. ``bin/bench-chatter``
+(``bench/chatter_queries.py``) counts the same fetch on a real stock database.
 """
 
 import logging
