@@ -106,9 +106,14 @@ def queue_rows(data):
     mails, rounds = data["mails_per_round"], data["rounds"]
     rate = data["median_mails_per_second"]
     size = f"{_num(mails)} mails x {_rounds(rounds)}, median"
-    ratio_off = _ratio(rate["ours_quota_off"], rate["stock"])
-    ratio_on = _ratio(rate["ours_quota_on"], rate["stock"])
-    quota = _ratio(rate["ours_quota_on"], rate["ours_quota_off"])
+    # Newer runs give the median of per-round ratios (steadier under drifting load).
+    ratio_off = data.get("ratio_quota_off_vs_stock") or _ratio(
+        rate["ours_quota_off"], rate["stock"]
+    )
+    ratio_on = data.get("ratio_quota_on_vs_stock") or _ratio(rate["ours_quota_on"], rate["stock"])
+    quota = data.get("ratio_quota_on_vs_quota_off") or _ratio(
+        rate["ours_quota_on"], rate["ours_quota_off"]
+    )
     return [
         _row(
             f"Queue throughput, mails/s, daily limit off ({size})",
