@@ -472,6 +472,11 @@ class Harness:
                 accepted = self.sink.accepted("crash")
             worker.kill()
             worker.wait()
+            # A message fully written before the kill may still be read by the sink
+            # after it: it was in flight too.
+            time.sleep(0.2)
+            with self.sink.changed:
+                in_flight |= {self.sink.last_token}
             snapshots.append({"in_flight": in_flight, "accepted": accepted})
         final = self.spawn("crash-final", "--until-idle")
         self.finish(final, 120)
