@@ -172,7 +172,8 @@ class Result:
 
 
 class Harness:
-    def __init__(self, config, db, log_dir, seed):
+    def __init__(self, config, db, log_dir, seed, kills=4):
+        self.kills = kills
         self.config = config
         self.db = db
         self.log_dir = log_dir
@@ -447,9 +448,11 @@ class Harness:
             f"{sum(duplicates.values())} duplicates, {states['exception']} exception"
         )
 
-    def scenario_crash(self, total=40, kills=4, reply_delay=0.12):
+    def scenario_crash(self, total=40, reply_delay=0.12):
         """kill -9 of the sending process, ``kills`` times: all delivered, duplicates
         only for the one mail in flight at each kill."""
+        kills = self.kills
+        total = max(total, 6 * kills + 10)
         self.reset(**{"mail_reliability.daily_limit": "10000"})
         tokens = self.queue("crash", total)
         ids = list(tokens.values())
@@ -606,7 +609,9 @@ def main(argv=None):
     log_dir = args.log_dir or tempfile.mkdtemp(prefix="mr-reliability-")
     os.makedirs(log_dir, exist_ok=True)
     try:
-        harness = Harness(args.config, args.db, log_dir, args.seed)
+        if args.kills < 1:
+            raise ValueError(f"--kills must be at least 1, not {args.kills}")
+        harness = Harness(args.config, args.db, log_dir, args.seed, kills=args.kills)
     except Exception as exc:  # a set-up failure is a failed run, said plainly
         print(f"FAIL set-up: {type(exc).__name__}: {exc}", flush=True)
         print("0 passed, 1 failed", flush=True)
