@@ -594,6 +594,12 @@ def main(argv=None):
     parser.add_argument("--log-dir", help="worker logs (default: a temporary directory)")
     parser.add_argument("--seed", type=int, default=int(os.environ.get("MR_REL_SEED", "10")))
     parser.add_argument(
+        "--kills",
+        type=int,
+        default=int(os.environ.get("MR_REL_KILLS", "4")),
+        help="kill -9 count of the crash scenario (4; more for a measurement)",
+    )
+    parser.add_argument(
         "scenarios", nargs="*", help=f"some of {', '.join(SCENARIOS)} (default: all)"
     )
     args = parser.parse_args(argv)
