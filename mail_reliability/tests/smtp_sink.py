@@ -162,7 +162,12 @@ class SmtpSink:
     >>> with SmtpSink() as sink:
     ...     # point an ir.mail_server at sink.host / sink.port, send, then:
     ...     sink.deliveries_to("someone@example.com")
+
+    ``handler_class`` is the aiosmtpd handler; a subclass may replace it (the
+    reliability harness slows replies down and watches DATA with it).
     """
+
+    handler_class = _Handler
 
     def __init__(self, host="127.0.0.1", port=0, spool_dir=None, rules=DEFAULT_RULES):
         self.host = host
@@ -185,7 +190,7 @@ class SmtpSink:
     def start(self):
         if self._controller is None:
             self._controller = Controller(
-                _Handler(self),
+                self.handler_class(self),
                 hostname=self.host,
                 port=self.port,
                 enable_SMTPUTF8=True,
