@@ -14,6 +14,7 @@ is left, keyed by Message-Id, in a per-cursor outcome register that
 import dataclasses
 import logging
 import smtplib
+from datetime import timedelta
 
 import pytz
 
@@ -46,6 +47,26 @@ class QuotaVerdict(SmtpVerdict):
 
 
 CONNECT_KEY = "mail_reliability.connect_error"
+
+
+def trigger_cron_once(env, xmlid, at):
+    """``ir.cron._trigger(at)``, unless a pending trigger already covers ``at``.
+
+    Holding back or deferring a batch would otherwise add one identical trigger
+    row per mail. A trigger in the minute after ``at`` covers it (Odoo runs
+    triggers to the minute); an earlier one does not: the mail is not due yet.
+    """
+    cron = env.ref(xmlid, raise_if_not_found=False)
+    if not cron:
+        return
+    env["ir.cron.trigger"].flush_model()
+    env.cr.execute(
+        """SELECT 1 FROM ir_cron_trigger
+            WHERE cron_id = %s AND call_at >= %s AND call_at < %s LIMIT 1""",
+        [cron.id, at, at + timedelta(minutes=1)],
+    )
+    if not env.cr.fetchone():
+        cron.sudo()._trigger(at)
 
 
 class QuotaHeld(MailDeliveryException):
@@ -250,9 +271,7 @@ class IrMailServer(models.Model):
         )
 
     def _mr_trigger_quota_reset(self, reset):
-        cron = self.env.ref(QUOTA_CRON_XMLID, raise_if_not_found=False)
-        if cron:
-            cron.sudo()._trigger(reset)
+        trigger_cron_once(self.env, QUOTA_CRON_XMLID, reset)
 
     def _mr_refusals(self, refused, server):
         """{address: verdict} for smtplib's {address: (code, reply)}, naming the server."""

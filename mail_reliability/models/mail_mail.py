@@ -28,7 +28,7 @@ from ..tools.smtp_status import (
     classify_exception,
     explain_failure,
 )
-from .ir_mail_server import CONNECT_KEY, MARKETING_KEY, outcome_register
+from .ir_mail_server import CONNECT_KEY, MARKETING_KEY, outcome_register, trigger_cron_once
 
 _logger = logging.getLogger(__name__)
 
@@ -251,11 +251,11 @@ class MailMail(models.Model):
                 # first statement of a new transaction: its snapshot is taken by this
                 # very statement, a concurrent update cannot make it fail, and the
                 # savepoint (two more round trips per mail) is not needed.
-                cr.execute(query, [self.id])
+                cr.execute(query, [self.id], log_exceptions=False)
                 locked = bool(cr.fetchone())
             else:
                 with cr.savepoint(flush=False):
-                    cr.execute(query, [self.id])
+                    cr.execute(query, [self.id], log_exceptions=False)
                     locked = bool(cr.fetchone())
         except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
             # Updated by a transaction that committed after ours began: it is not ours.
@@ -299,6 +299,7 @@ class MailMail(models.Model):
         refused = entry.get("refused") or {}
         delivered = entry.get("delivered") or set()
         if not verdict and not refused:  # the common case: plain success, stock handles it
+            self._mr_clear_old_failure()
             return super()._postprocess_sent_message(
                 success_pids, failure_reason=failure_reason, failure_type=failure_type
             )
@@ -335,12 +336,20 @@ class MailMail(models.Model):
             )
             self._mr_write_failure(verdict, state="exception")
         else:
+            self._mr_clear_old_failure()
             super()._postprocess_sent_message(
                 success_pids, failure_reason=failure_reason, failure_type=failure_type
             )
         if permanent:
             self._mr_record_refusals(permanent, refused_notifications)
         return True
+
+    def _mr_clear_old_failure(self):
+        """A mail sent after a deferral no longer shows the error of an earlier
+        attempt in the queue (``retry_count`` keeps the history). Before stock's
+        post-processing, which may delete the mail."""
+        if self.state == "sent" and (self.failure_type or self.smtp_code or self.smtp_status):
+            self.sudo().write({"failure_type": False, "smtp_code": False, "smtp_status": False})
 
     def _mr_reason(self, verdict):
         return verdict.message or FAILURE_TYPES.get(verdict.failure_type, verdict.failure_type)
@@ -554,9 +563,7 @@ class MailMail(models.Model):
     # Cron triggers
     # ------------------------------------------------------------------
     def _mr_trigger_queue(self, at):
-        cron = self.env.ref(QUEUE_CRON_XMLID, raise_if_not_found=False)
-        if cron:
-            cron.sudo()._trigger(at)
+        trigger_cron_once(self.env, QUEUE_CRON_XMLID, at)
 
     def _mr_trigger_queue_at_schedule(self):
         """Wake the queue when mail is scheduled for later (not for mail due now)."""
@@ -568,6 +575,5 @@ class MailMail(models.Model):
             and isinstance(mail.scheduled_date, datetime)
             and mail.scheduled_date > now
         }
-        cron = self.env.ref(QUEUE_CRON_XMLID, raise_if_not_found=False)
-        if cron and dates:
-            cron.sudo()._trigger(sorted(dates))
+        for at in sorted(dates):
+            trigger_cron_once(self.env, QUEUE_CRON_XMLID, at)

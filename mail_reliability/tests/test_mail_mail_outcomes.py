@@ -52,6 +52,9 @@ class TestOutgoingOutcomes(SmtpSinkCase):
         self._run_queue()
         self.assertEqual(mail.state, "sent")
         self.assertEqual(len(self.sink.deliveries_to("greylisted-ann@example.com")), 1)
+        # Sent: the earlier attempt's error no longer shows in the queue; the count stays.
+        self.assertEqual((mail.failure_type, mail.smtp_code, mail.smtp_status), (False, 0, False))
+        self.assertEqual(mail.retry_count, 1)
 
     def test_unknown_user_fails_at_once_naming_the_server(self):
         mail = self.create_outgoing_mail("unknown-carl@example.com")
