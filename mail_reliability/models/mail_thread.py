@@ -311,7 +311,11 @@ class MailThread(models.AbstractModel):
     # ------------------------------------------------------------------
     @api.model
     def _routing_handle_bounce(self, email_message, message_dict):
-        report = dsn.parse_bounce(email_message)
+        # Stock's guess (the bounced message's only recipient) names a report whose
+        # recipient block lost its Final-Recipient.
+        report = dsn.parse_bounce(
+            email_message, fallback_recipient=message_dict.get("bounced_email")
+        )
         for error in report.errors:
             _logger.warning(
                 "Bounce %s: %s (kept what could be read)", message_dict.get("message_id"), error

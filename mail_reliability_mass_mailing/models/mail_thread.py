@@ -18,7 +18,9 @@ class MailThread(models.AbstractModel):
         a bounce nobody can read marks traces but never feeds the blacklist.
         The per-recipient handling itself is in mail_reliability.
         """
-        report = dsn.parse_bounce(email_message)
+        report = dsn.parse_bounce(
+            email_message, fallback_recipient=message_dict.get("bounced_email")
+        )
         partners = self.env["res.partner"].sudo()
         hard = [r for r in report.recipients if r.kind == dsn.HARD]
         if hard:
