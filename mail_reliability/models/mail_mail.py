@@ -250,6 +250,16 @@ class MailMail(models.Model):
         connect_verdict = None
         if failure_type == "mail_smtp":
             connect_verdict = self.env.cr.cache.pop(CONNECT_KEY, None)
+        if len(self) > 1:  # a whole batch failed to connect: one chatter update, like stock
+            with self.env["mail.message"]._mr_batch_notification_updates():
+                for mail in self:
+                    mail._mr_apply_outcome(
+                        success_pids,
+                        failure_reason=failure_reason,
+                        failure_type=failure_type,
+                        verdict=connect_verdict,
+                    )
+            return True
         for mail in self:
             mail._mr_apply_outcome(
                 success_pids,
