@@ -10,6 +10,7 @@
   Postfix-style backoff) or failed (``exception``), per recipient.
 """
 
+import contextlib
 import logging
 import smtplib
 from datetime import datetime
@@ -274,13 +275,20 @@ class MailMail(models.Model):
         connect_verdict = None
         if failure_type == "mail_smtp":
             connect_verdict = self.env.cr.cache.pop(CONNECT_KEY, None)
-        for mail in self:
-            mail._mr_apply_outcome(
-                success_pids,
-                failure_reason=failure_reason,
-                failure_type=failure_type,
-                verdict=connect_verdict,
-            )
+        # A whole batch that failed to connect: one chatter update per message, like stock.
+        updates = (
+            self.env["mail.message"]._mr_batch_notification_updates()
+            if len(self) > 1
+            else contextlib.nullcontext()
+        )
+        with updates:
+            for mail in self:
+                mail._mr_apply_outcome(
+                    success_pids,
+                    failure_reason=failure_reason,
+                    failure_type=failure_type,
+                    verdict=connect_verdict,
+                )
         return True
 
     def _mr_apply_outcome(

@@ -1,8 +1,12 @@
 # Copyright 2026 mail_reliability contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import contextlib
+
 from odoo import models
 
 from .mail_notification import RETRYING_TYPE
+
+BUS_BATCH_KEY = "mail_reliability.bus_batch"
 
 
 class MailMessage(models.Model):
@@ -25,3 +29,30 @@ class MailMessage(models.Model):
         )
         if retrying:
             retrying.mail_mail_id.sudo().fetch(["scheduled_date", "retry_count", "state"])
+
+    def _notify_message_notification_update(self):
+        batch = self.env.cr.cache.get(BUS_BATCH_KEY)
+        if batch is not None:  # sent once, at the end of the batch
+            batch.update(dict.fromkeys(self.ids))
+            return None
+        return super()._notify_message_notification_update()
+
+    @contextlib.contextmanager
+    def _mr_batch_notification_updates(self):
+        """Collect the chatter (bus) updates of a batch and send each message's once.
+
+        Stock handles a failed batch in one go and notifies each message once; we
+        decide per mail, which would notify a message once per mail.
+        """
+        cache = self.env.cr.cache
+        if BUS_BATCH_KEY in cache:  # nested: the outer batch sends
+            yield
+            return
+        cache[BUS_BATCH_KEY] = batch = {}
+        try:
+            yield
+        finally:
+            cache.pop(BUS_BATCH_KEY, None)
+        messages = self.browse(list(batch)).exists()
+        if messages:
+            messages._notify_message_notification_update()

@@ -311,7 +311,15 @@ class MailThread(models.AbstractModel):
     # ------------------------------------------------------------------
     @api.model
     def _routing_handle_bounce(self, email_message, message_dict):
-        report = dsn.parse_bounce(email_message)
+        if not email_message:
+            # Nothing to read: the caller parsed the bounce itself (stock reads only the
+            # parsed values), so its values are all there is. Stock behaviour.
+            return super()._routing_handle_bounce(email_message, message_dict)
+        # Stock's guess (the bounced message's only recipient) names a report whose
+        # recipient block lost its Final-Recipient.
+        report = dsn.parse_bounce(
+            email_message, fallback_recipient=message_dict.get("bounced_email")
+        )
         for error in report.errors:
             _logger.warning(
                 "Bounce %s: %s (kept what could be read)", message_dict.get("message_id"), error

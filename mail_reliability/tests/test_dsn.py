@@ -108,6 +108,31 @@ class TestDsnParsing(BaseCase):
         self.assertEqual(qmail.recipients, ())  # no header, no library: nothing to guess
         self.assertEqual(postfix.source, "rfc3464")  # RFC 3464 never needs the library
 
+    def test_lost_final_recipient_uses_the_fallback(self):
+        """A recipient block without its address: the only recipient of the original."""
+        raw = (
+            load_bounce("postfix_dsn.eml")
+            .replace(b"Final-Recipient:", b"X-Lost:")
+            .replace(b"Original-Recipient:", b"X-Lost-Too:")
+        )
+        self.assertEqual(dsn.parse_bounce(raw).recipients, (), "no address, no guess")
+        report = dsn.parse_bounce(raw, fallback_recipient='"Alice" <Alice@Remote.test>')
+        self.assertEqual(report.source, "rfc3464")
+        self.assertEqual(
+            [(r.recipient, r.status, r.kind) for r in report.recipients],
+            [("alice@remote.test", "5.1.1", "hard")],
+        )
+        # A named recipient is never replaced, and two unnamed blocks are not guessed.
+        named = dsn.parse_bounce(load_bounce("postfix_dsn.eml"), fallback_recipient="x@y.test")
+        self.assertEqual([r.recipient for r in named.recipients], ["alice@remote.test"])
+        multi = (
+            load_bounce("multi_recipient.eml")
+            .replace(b"Final-Recipient:", b"X-Lost:")
+            .replace(b"Original-Recipient:", b"X-Lost-Too:")
+        )
+        guessed = dsn.parse_bounce(multi, fallback_recipient="x@y.test").recipients
+        self.assertNotIn("x@y.test", [r.recipient for r in guessed])
+
     def test_not_a_bounce(self):
         report = dsn.parse_bounce(
             b"From: a@example.com\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nHello\r\n"
@@ -131,6 +156,8 @@ class TestDsnParsing(BaseCase):
             # (action, Status, Diagnostic-Code, status, kind)
             ("failed", "5.0.0", "smtp; 550 5.1.1 user unknown", "5.1.1", "hard"),
             ("failed", "5.0.0", "smtp; 550 No such user here", "5.0.0", "hard"),
+            # Postfix relaying a remote 550 (Odoo's own test bounce, test_mail MAIL_BOUNCE)
+            ("failed", "5.0.0", "smtp; 550 No such person at this address.", "5.0.0", "hard"),
             ("failed", "5.0.0", "smtp; 550 Message rejected as spam", "5.0.0", "soft"),
             ("failed", None, "smtp; 550 5.2.1 mailbox disabled", "5.2.1", "hard"),
             ("failed", "5.1.7", "smtp; 553 5.1.7 bad sender address syntax", "5.1.7", "soft"),

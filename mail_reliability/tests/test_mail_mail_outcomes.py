@@ -3,11 +3,15 @@
 """The outgoing pipeline against the real SMTP sink: classify, defer, fail, FIFO, no duplicates."""
 
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import fields
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
+
+from odoo.addons.mail.models.mail_message import Message as MailMessageBase
+from odoo.addons.mail.tests.common import mail_new_test_user
 
 from .common import SmtpSinkCase
 
@@ -169,6 +173,32 @@ class TestOutgoingOutcomes(SmtpSinkCase):
         mails.write({"scheduled_date": fields.Datetime.now() - timedelta(seconds=1)})
         self._run_queue()
         self.assertEqual(len(self.sink.deliveries), 2)
+
+    def test_failed_batch_updates_each_chatter_once(self):
+        """A batch that cannot connect: one chatter (bus) update per message, as stock."""
+        employee = mail_new_test_user(
+            self.env, login="mr_bus_emp", email="emp@example.com", notification_type="email"
+        )
+        message = self._post_queued(self.alice | employee.partner_id)
+        mails = self.env["mail.mail"].search([("mail_message_id", "=", message.id)])
+        self.assertEqual(len(mails), 2, "one email per recipient group (customer, user)")
+        self.sink.refuse_connections()
+        notified = []
+        original = MailMessageBase._notify_message_notification_update
+
+        def record(messages):
+            notified.append(messages.ids)
+            return original(messages)
+
+        with patch.object(
+            MailMessageBase,
+            "_notify_message_notification_update",
+            autospec=True,
+            side_effect=record,
+        ):
+            self._run_queue()
+        self.assertEqual(set(mails.mapped("state")), {"outgoing"}, "both deferred")
+        self.assertEqual(notified, [[message.id]])
 
     def test_disconnect_mid_batch_loses_nothing(self):
         mails = self.env["mail.mail"]

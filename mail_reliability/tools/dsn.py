@@ -313,8 +313,14 @@ def _flufl_failures(message):
     return set(), set()
 
 
-def parse_bounce(message):
-    """Read a bounce into a :class:`BounceReport` (never raises on bad input)."""
+def parse_bounce(message, fallback_recipient=None):
+    """Read a bounce into a :class:`BounceReport` (never raises on bad input).
+
+    ``fallback_recipient`` names the recipient of a report whose one recipient block
+    lost its ``Final-Recipient`` / ``Original-Recipient`` (old or broken servers),
+    e.g. the only recipient of the bounced message: the block's Action, Status and
+    Diagnostic-Code still say how delivery failed.
+    """
     try:
         message = _as_message(message)
     except Exception as exc:
@@ -325,7 +331,7 @@ def parse_bounce(message):
     except Exception as exc:
         ids, errors = (), [f"original message not readable: {exc}"]
     try:
-        report = _parse_rfc3464(message)
+        report = _parse_rfc3464(message, fallback_recipient)
     except Exception as exc:
         report, errors = None, [*errors, f"delivery-status part not readable: {exc}"]
     if report is not None and report[1]:
@@ -339,27 +345,35 @@ def parse_bounce(message):
     return BounceReport(source, tuple(recipients), ids, "", tuple(errors))
 
 
-def _parse_rfc3464(message):
+def _parse_rfc3464(message, fallback_recipient=None):
     part = next((p for p in message.walk() if p.get_content_type() in REPORT_TYPES), None)
     if part is None:
         return None
-    reporting_mta, recipients = "", []
+    reporting_mta, recipients, unnamed = "", [], []
     for block in _blocks(part):
         if not reporting_mta:
             reporting_mta = _typed_value(_header(block, "Reporting-MTA"))
         recipient = _header(block, "Final-Recipient") or _header(block, "Original-Recipient")
         if not recipient:
+            if _header(block, "Action") or _header(block, "Status"):
+                unnamed.append(block)  # a recipient block whose address got lost
             continue
-        recipients.append(
-            classify_recipient(
-                recipient,
-                _header(block, "Action"),
-                _status(_header(block, "Status")),
-                _header(block, "Diagnostic-Code"),
-                _header(block, "Remote-MTA"),
-            )
-        )
-    return reporting_mta, [r for r in recipients if r.recipient]
+        recipients.append(_classify_block(recipient, block))
+    recipients = [r for r in recipients if r.recipient]
+    fallback = normalize_address(fallback_recipient) if fallback_recipient else ""
+    if not recipients and len(unnamed) == 1 and fallback:
+        recipients = [_classify_block(fallback, unnamed[0])]
+    return reporting_mta, recipients
+
+
+def _classify_block(recipient, block):
+    return classify_recipient(
+        recipient,
+        _header(block, "Action"),
+        _status(_header(block, "Status")),
+        _header(block, "Diagnostic-Code"),
+        _header(block, "Remote-MTA"),
+    )
 
 
 def _parse_nonstandard(message):

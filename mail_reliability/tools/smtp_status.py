@@ -338,7 +338,7 @@ BAD_DOMAIN_RE = _words(
     r"|unknown domain|nxdomain"
 )
 NO_SUCH_USER_RE = _words(
-    r"user unknown|unknown user|no such (?:user|mailbox|recipient|address|account)"
+    r"user unknown|unknown user|no such (?:user|mailbox|recipient|address|account|person)"
     r"|does not exist|doesn't exist|recipient not found|recipientnotfound|recipnotfound"
     r"|(?:user|mailbox|account) not found|unknown (?:recipient|mailbox|address|local part)"
     r"|invalid (?:recipient|mailbox)|no mailbox|addressee unknown|not a known user"

@@ -18,7 +18,11 @@ class MailThread(models.AbstractModel):
         a bounce nobody can read marks traces but never feeds the blacklist.
         The per-recipient handling itself is in mail_reliability.
         """
-        report = dsn.parse_bounce(email_message)
+        if not email_message:  # parsed by the caller: nothing more to read, stock behaviour
+            return super()._routing_handle_bounce(email_message, message_dict)
+        report = dsn.parse_bounce(
+            email_message, fallback_recipient=message_dict.get("bounced_email")
+        )
         partners = self.env["res.partner"].sudo()
         hard = [r for r in report.recipients if r.kind == dsn.HARD]
         if hard:

@@ -51,3 +51,24 @@ class TestMailingBounces(TestIncomingCase):
         trace = self.make_trace(4)
         self.feed("postfix_dsn.eml", trace)
         self.assertEqual(trace.trace_status, "bounce")
+
+    def test_bounce_parsed_by_the_caller_keeps_stock_behaviour(self):
+        """``_routing_handle_bounce(False, values)``: no message to read, the values rule."""
+        contact = self.env["mailing.contact"].create(
+            {"name": "Alice", "email": "alice@remote.test"}
+        )
+        trace = self.make_trace(contact.id)
+        values = {
+            "email_from": "mailer-daemon@remote.test",
+            "to": "bounce@example.com",
+            "message_id": "<caller-parsed@remote.test>",
+            "bounced_email": "alice@remote.test",
+            "bounced_partner": self.env["res.partner"],
+            "bounced_message": self.env["mail.message"],
+            "bounced_msg_ids": [trace.message_id],
+            "body": "This is the bounce email",
+        }
+        with self.assertNoLogs("odoo.addons.mail_reliability.models.mail_thread", "WARNING"):
+            self.env["mail.thread"]._routing_handle_bounce(False, values)
+        self.assertEqual(trace.trace_status, "bounce")
+        self.assertEqual(contact.message_bounce, 1)
