@@ -16,3 +16,5 @@ from . import res_config_settings
 from . import mail_health_check
 from . import res_config_settings_health
 from . import mail_message
+from . import mail_mail_input
+from . import res_partner

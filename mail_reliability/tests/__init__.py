@@ -24,3 +24,4 @@ from . import test_downloads
 from . import test_resend_wizard
 from . import test_ui_envelope
 from . import test_chatter_queries
+from . import test_bad_input_soak
