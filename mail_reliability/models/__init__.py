@@ -18,3 +18,5 @@ from . import res_config_settings_health
 from . import mail_message
 from . import mail_mail_input
 from . import res_partner
+from . import ir_mail_server_secrets
+from . import fetchmail_server
