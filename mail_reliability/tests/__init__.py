@@ -27,3 +27,4 @@ from . import test_chatter_queries
 from . import test_bad_input_soak
 from . import test_access
 from . import test_secrets
+from . import test_mail_input
