@@ -48,6 +48,8 @@ class IrMailServer(models.Model):
     def _smtp_login(self, connection, smtp_user, smtp_password):
         # Odoo's SMTPConnection wraps the smtplib object without exposing debuglevel.
         debuglevel = getattr(getattr(connection, "__obj__", connection), "debuglevel", 0)
+        if not isinstance(debuglevel, int):  # a test double
+            debuglevel = 0
         if debuglevel:
             connection.set_debuglevel(0)
             _logger.debug("SMTP AUTH as %s (transcript hidden: it holds the password)", smtp_user)

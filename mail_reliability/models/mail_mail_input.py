@@ -83,8 +83,6 @@ class MailMail(models.Model):
             header = mail_input.header_injection(value)
             if header:
                 raise self._mr_injection_error(fname, header)
-            if isinstance(value, str) and not value.strip():
-                vals[fname] = False  # " " would go out as a blank From: / To: header
         for fname in TEXT_FIELDS:
             if isinstance(vals.get(fname), str):
                 vals[fname], count = mail_input.storable_text(vals[fname])
