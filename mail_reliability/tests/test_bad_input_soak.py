@@ -22,11 +22,13 @@ After each category, a good mail queued alongside is still delivered by
 
 import itertools
 import logging
+from unittest.mock import patch
 
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import email_normalize, mute_logger
 
+from .pop3_sink import Pop3Sink
 from .test_dsn import load_bounce
 from .test_mail_incoming import TestIncomingCase
 
@@ -255,7 +257,7 @@ class TestBadInputSoak(TestIncomingCase):
             summary[outcome] = summary.get(outcome, 0) + 1
         _logger.info("bad input soak %s: %s inputs, %s", category, len(rows), summary)
         for _cat, label, outcome, detail in rows:
-            _logger.info("soak %s | %s | %s | %s", category, label[:90], outcome, detail[:150])
+            _logger.debug("soak %s | %s | %s | %s", category, label[:90], outcome, detail[:150])
         unclear = [row for row in rows if row[2] in ("crash", "unclear", "lost")]
         self.assertFalse(
             unclear,
@@ -470,6 +472,39 @@ class TestBadInputSoak(TestIncomingCase):
                 self.record_outcome("dsn", label, "lost", "neither routed nor captured")
         self.assertFalse(self.sink.deliveries, "a broken bounce is never answered")
         self.assert_outcomes("dsn", COUNTS["dsn"])
+        # The same inputs through the fetchmail cron, from a real POP3 server.
+        pop3 = Pop3Sink().start()
+        self.addCleanup(pop3.stop)
+        pop3.mailbox = [raw for _label, raw in inputs]
+        self.env["fetchmail.server"].create(
+            {
+                "name": "Soak POP3",
+                "server_type": "pop",
+                "server": pop3.host,
+                "port": pop3.port,
+                "user": "odoo",
+                "password": "soak-pop3",
+                "state": "done",
+            }
+        )
+        rejections = Rejection.search_count([])
+        # fetchmail commits after each message; the test transaction must not.
+        with (
+            patch.object(self.env.cr, "commit", lambda: None),
+            self.real_smtp(),
+            mute_logger(
+                "odoo.addons.mail.models.fetchmail",
+                "odoo.addons.mail.models.mail_thread",
+                "odoo.addons.mail_reliability.models.mail_thread",
+                "odoo.addons.mail_reliability.models.mail_incoming_rejection",
+            ),
+        ):
+            self.env["fetchmail.server"]._fetch_mails()
+        self.assertEqual(
+            pop3.mailbox, [], "the fetchmail cron took every broken DSN off the server"
+        )
+        self.assertGreaterEqual(Rejection.search_count([]), rejections)
+        self.assertFalse(self.sink.deliveries, "a broken bounce is never answered")
         self.assert_good_mail_still_delivered("dsn")
 
     # ------------------------------------------------------------------
