@@ -68,7 +68,9 @@ class MailMail(models.Model):
     def _mr_no_recipient_reason(self, failure_type):
         self.ensure_one()
         addresses = [a for a in (self.email_to, self.email_cc) if a and a.strip()]
-        addresses += [p.email or p.display_name for p in self.recipient_ids]
+        addresses += [
+            p.email or _("%(name)s (no email)", name=p.display_name) for p in self.recipient_ids
+        ]
         if failure_type == "mail_email_missing" and not addresses:
             return _("The email has no recipient address.")
         return _(
