@@ -96,6 +96,9 @@ class MailLogSearch(models.TransientModel):
         text = log_search.format_result(found)
         if found.errors:
             text += "\n\n" + "\n".join(found.errors)
+        # a password that reached the log (debug transcript, a traceback) is not shown
+        redact = self.env["mail.support.bundle"]._redact_bytes
+        text = redact(text.encode()).decode("utf-8", "replace")
         self.write(
             {
                 "log_file": logfile,

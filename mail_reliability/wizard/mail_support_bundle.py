@@ -149,7 +149,8 @@ class MailSupportBundle(models.TransientModel):
                 else:
                     data = message.as_bytes(policy=email_policy.SMTP)
                 suffix = f"-{index}" if len(messages) > 1 else ""
-                files.append((f"{prefix}{suffix}.eml", data))
+                # the same redaction as the bundle: a downloaded .eml is shared just as often
+                files.append((f"{prefix}{suffix}.eml", self._redact_bytes(data)))
         return files
 
     @api.model
