@@ -229,7 +229,7 @@ class IrMailServer(models.Model):
         """The ir.mail_server record an email goes through (None for ad-hoc servers)."""
         if mail_server_id:
             batch = self.env.cr.cache.get(BATCH_KEY)
-            known = batch.setdefault("existing", {}) if batch is not None else {}
+            known = batch["existing"] if batch is not None else {}
             if mail_server_id not in known:
                 known[mail_server_id] = self.sudo().browse(mail_server_id).exists() or None
             return known[mail_server_id]

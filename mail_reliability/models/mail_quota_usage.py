@@ -177,6 +177,7 @@ class MailQuotaUsage(models.Model):
         batch = cache[BATCH_KEY] = {
             "cursor": None,
             "servers": {},
+            "existing": {},
             "settings": None,
             "leases": {},
             "expected": 1,
