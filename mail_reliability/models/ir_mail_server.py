@@ -197,6 +197,11 @@ class IrMailServer(models.Model):
 
     def _mr_send_classified(self, message, message_id, mail_server_id, smtp_server, *args, **kw):
         """Stock send_email, with the SMTP outcome classified. Returns (result, accepted)."""
+        session = kw.get("smtp_session")
+        if smtp_server is None and session is not None:
+            # With a session, stock uses smtp_server only to name the server in its
+            # failure log line, which would otherwise say 'None'.
+            smtp_server = getattr(session, "_mr_label", None)
         try:
             return super().send_email(message, mail_server_id, smtp_server, *args, **kw), True
         except smtplib.SMTPServerDisconnected as exc:
@@ -207,7 +212,7 @@ class IrMailServer(models.Model):
             if original is None or isinstance(original, MailDeliveryException):
                 raise
             entry = _outcome(self.env.cr, message_id)
-            server = self._mr_server_label(mail_server_id, smtp_server, kw.get("smtp_session"))
+            server = self._mr_server_label(mail_server_id, smtp_server, session)
             if isinstance(original, smtplib.SMTPRecipientsRefused) and self.env.context.get(
                 "mail_reliability_collect_refusals"
             ):

@@ -19,7 +19,7 @@ from psycopg2 import errors as pg_errors
 from psycopg2 import extensions as psycopg2_ext
 
 from odoo import _, api, fields, models, tools
-from odoo.tools import SQL
+from odoo.tools import SQL, Query
 
 from ..tools import retry_policy
 from ..tools.smtp_status import (
@@ -32,6 +32,14 @@ from ..tools.smtp_status import (
 from .ir_mail_server import CONNECT_KEY, MARKETING_KEY, outcome_register, trigger_cron_once
 
 _logger = logging.getLogger(__name__)
+
+
+class _LockingQuery(Query):
+    """A query whose SELECT locks the rows it returns and skips rows that another
+    transaction holds (used to read and lock a mail in one statement)."""
+
+    def select(self, *args):
+        return SQL("%s FOR UPDATE SKIP LOCKED", super().select(*args))
 
 
 def _opens_transaction(cr):
@@ -237,12 +245,11 @@ class MailMail(models.Model):
 
         ``SKIP LOCKED`` makes a concurrent sender skip a mail being sent; the
         state test makes it skip a mail that another transaction already sent.
+        The locking statement is also the read that stock ``_send`` would make
+        next (the mail's prefetched columns), so the lock costs no round trip.
         """
         self.ensure_one()
         cr = self.env.cr
-        query = """SELECT id FROM mail_mail
-                    WHERE id = %s AND state = 'outgoing'
-                      FOR UPDATE SKIP LOCKED"""
         try:
             # Flush only this mail's state: unrelated pending writes keep failing where
             # stock code expects them to, not inside our lock.
@@ -252,12 +259,10 @@ class MailMail(models.Model):
                 # first statement of a new transaction: its snapshot is taken by this
                 # very statement, a concurrent update cannot make it fail, and the
                 # savepoint (two more round trips per mail) is not needed.
-                cr.execute(query, [self.id], log_exceptions=False)
-                locked = bool(cr.fetchone())
+                locked = self._mr_fetch_locked()
             else:
                 with cr.savepoint(flush=False):
-                    cr.execute(query, [self.id], log_exceptions=False)
-                    locked = bool(cr.fetchone())
+                    locked = self._mr_fetch_locked()
         except (pg_errors.SerializationFailure, pg_errors.LockNotAvailable):
             # Updated by a transaction that committed after ours began: it is not ours.
             locked = False
@@ -267,6 +272,33 @@ class MailMail(models.Model):
         # When locked, the row is 'outgoing' in the database; a stale cached state
         # could only make stock skip the mail (sent next run), never send it twice.
         return locked
+
+    def _mr_fetch_locked(self):
+        """Read this mail's prefetch group into the cache (what reading ``state``
+        would read) with ``SELECT ... FOR UPDATE SKIP LOCKED``, only if the row is
+        still outgoing and not locked by another transaction. True when locked."""
+        state = self._fields["state"]
+        names = [state.name]
+        if self.env.context.get("prefetch_fields", True):
+            names += [
+                name
+                for name, field in self._fields.items()
+                if field.prefetch == state.prefetch and field.is_accessible(self.env)
+            ]
+        fields_to_fetch = self._determine_fields_to_fetch(names, ignore_when_in_cache=True)
+        if state not in fields_to_fetch:
+            fields_to_fetch.append(state)  # the statement must read a column to lock
+        query = _LockingQuery(self.env, self._table, self._table_sql)
+        # Raw condition, no flush: the caller flushed this mail's state only.
+        query.add_where(
+            SQL(
+                "%s = %s AND %s = 'outgoing'",
+                SQL.identifier(self._table, "id"),
+                self.id,
+                SQL.identifier(self._table, "state"),
+            )
+        )
+        return bool(self._fetch_query(query, fields_to_fetch))
 
     # ------------------------------------------------------------------
     # Outcome -> state (the one place)

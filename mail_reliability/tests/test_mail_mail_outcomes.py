@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The outgoing pipeline against the real SMTP sink: classify, defer, fail, FIFO, no duplicates."""
 
+import logging
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -62,7 +63,11 @@ class TestOutgoingOutcomes(SmtpSinkCase):
 
     def test_unknown_user_fails_at_once_naming_the_server(self):
         mail = self.create_outgoing_mail("unknown-carl@example.com")
-        self._run_queue()
+        with self.assertLogs("odoo.addons.base.models.ir_mail_server", logging.INFO) as logs:
+            self._run_queue()
+        failed = [line for line in logs.output if "Mail delivery failed" in line]
+        self.assertEqual(len(failed), 1, logs.output)
+        self.assertIn("Loopback SMTP sink", failed[0], "stock's log line names the server")
         self.assertEqual(mail.state, "exception")
         self.assertEqual(mail.failure_type, "mail_smtp_recipient")
         self.assertEqual((mail.smtp_code, mail.smtp_status), (550, "5.1.1"))
@@ -217,6 +222,27 @@ class TestOutgoingOutcomes(SmtpSinkCase):
         self.assertEqual(dropped.state, "outgoing", "not due before its retry time")
         for address in ("one@example.com", "two@example.com"):
             self.assertEqual(len(self.sink.deliveries_to(address)), 1)
+
+    def test_lock_reads_the_mail_in_the_same_statement(self):
+        """The row lock is also the read of the mail's columns stock ``_send`` needs,
+        and it refuses a mail another transaction already sent, whatever the cache says."""
+        mail = self.create_outgoing_mail("lockread@example.com", auto_delete=False)
+        self.env.invalidate_all()
+        self.assertTrue(mail._mr_lock_for_sending())
+        before = self.env.cr.sql_log_count
+        self.assertEqual(
+            (mail.state, mail.email_to, mail.body_html),
+            ("outgoing", "lockread@example.com", "<p>Hello</p>"),
+        )
+        self.assertEqual(self.env.cr.sql_log_count, before, "columns already read by the lock")
+
+        # Another transaction sent it; our cache still says outgoing.
+        self.assertEqual(mail.state, "outgoing")
+        self.env.cr.execute("UPDATE mail_mail SET state = 'sent' WHERE id = %s", [mail.id])
+        with self.assertLogs("odoo.addons.mail_reliability.models.mail_mail", logging.INFO) as logs:
+            self.assertFalse(mail._mr_lock_for_sending())
+        self.assertIn("skipped", logs.output[0])
+        self.assertEqual(mail.state, "sent", "the stale cached state is dropped")
 
     def test_queue_is_fifo(self):
         self.env["ir.config_parameter"].set_param("mail.mail.queue.batch.size", "1")
