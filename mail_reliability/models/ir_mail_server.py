@@ -139,6 +139,32 @@ class IrMailServer(models.Model):
             self._mr_instrument_session(smtp, kwargs.get("mail_server_id"))
         return smtp
 
+    @api.model
+    def _get_default_bounce_address(self):
+        return self._mr_batch_memo("bounce", super()._get_default_bounce_address)
+
+    @api.model
+    def _get_default_from_address(self):
+        return self._mr_batch_memo("from", super()._get_default_from_address)
+
+    def _mr_batch_memo(self, name, compute):
+        """``compute()`` once per sending batch and company context.
+
+        Stock computes the default bounce and from addresses for every email, and
+        the queue cron commits after each mail, which empties the ORM cache: each
+        email re-read the user and the company. Within one ``mail.mail.send()``
+        the answer does not change, so the batch keeps it.
+        """
+        batch = self.env.cr.cache.get(BATCH_KEY)
+        if batch is None:
+            return compute()
+        # What env.company depends on, without reading it (that is the cost saved).
+        key = (name, self.env.uid, tuple(self.env.context.get("allowed_company_ids") or ()))
+        memo = batch["defaults"]
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
     def _mr_instrument_session(self, smtp, mail_server_id=None):
         """Name the session, record per-recipient refusals, make quit() safe."""
         if getattr(smtp, "_mr_instrumented", False):

@@ -181,6 +181,7 @@ class MailQuotaUsage(models.Model):
             "settings": None,
             "leases": {},
             "expected": 1,
+            "defaults": {},  # ir.mail_server default bounce / from addresses
         }
         try:
             yield

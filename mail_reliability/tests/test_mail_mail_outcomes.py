@@ -11,6 +11,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.mail.models.ir_mail_server import IrMailServer as MailIrMailServerBase
 from odoo.addons.mail.models.mail_message import Message as MailMessageBase
 from odoo.addons.mail.tests.common import mail_new_test_user
 
@@ -243,6 +244,38 @@ class TestOutgoingOutcomes(SmtpSinkCase):
             self.assertFalse(mail._mr_lock_for_sending())
         self.assertIn("skipped", logs.output[0])
         self.assertEqual(mail.state, "sent", "the stale cached state is dropped")
+
+    def test_default_addresses_kept_per_batch_and_company(self):
+        """The default bounce / from addresses are computed once per sending batch
+        and company context (not once per email), and never mixed across companies."""
+        Domain = self.env["mail.alias.domain"]
+        one = Domain.create({"name": "one.example", "bounce_alias": "bounce-one"})
+        two = Domain.create({"name": "two.example", "bounce_alias": "bounce-two"})
+        company_one = self.env["res.company"].create({"name": "One", "alias_domain_id": one.id})
+        company_two = self.env["res.company"].create({"name": "Two", "alias_domain_id": two.id})
+        Server = self.env["ir.mail_server"]
+
+        def bounce(company):
+            return Server.with_context(allowed_company_ids=[company.id])._get_default_bounce_address()
+
+        computed = []
+        stock = MailIrMailServerBase._get_default_bounce_address
+
+        def counting(server):
+            computed.append(server.env.company)
+            return stock(server)
+
+        with (
+            patch.object(MailIrMailServerBase, "_get_default_bounce_address", counting),
+            self.env["mail.quota.usage"]._sending_batch(),
+        ):
+            for _email in range(3):
+                self.assertEqual(bounce(company_one), "bounce-one@one.example")
+                self.assertEqual(bounce(company_two), "bounce-two@two.example")
+        self.assertEqual(computed, [company_one, company_two], "once per company and batch")
+        # Outside a batch, a change is seen at once.
+        company_one.alias_domain_id = two
+        self.assertEqual(bounce(company_one), "bounce-two@two.example")
 
     def test_queue_is_fifo(self):
         self.env["ir.config_parameter"].set_param("mail.mail.queue.batch.size", "1")
