@@ -29,7 +29,7 @@ HISTORY_HEADING = "## History"
 BENCHES = ("queue_throughput", "chatter_queries", "mailing_generation", "vacuum")
 # The sizes the issues set (bin/bench-all without --quick); a result below them is labelled.
 FULL_SIZES = {
-    "queue_throughput": ("mails_per_round", 300),
+    "queue_throughput": ("mails_per_round", 200),
     "chatter_queries": ("messages", 200),
     "mailing_generation": ("recipients", 10000),
     "vacuum": ("rows", 100000),
