@@ -114,6 +114,7 @@ def vacuum(dbname, tables):
     tables without dead rows, and autovacuum is less likely to wake up mid-measure.
     """
     import psycopg2
+
     from odoo.sql_db import connection_info_for
 
     _db, info = connection_info_for(dbname)

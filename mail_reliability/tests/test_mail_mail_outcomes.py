@@ -256,7 +256,8 @@ class TestOutgoingOutcomes(SmtpSinkCase):
         Server = self.env["ir.mail_server"]
 
         def bounce(company):
-            return Server.with_context(allowed_company_ids=[company.id])._get_default_bounce_address()
+            server = Server.with_context(allowed_company_ids=[company.id])
+            return server._get_default_bounce_address()
 
         computed = []
         stock = MailIrMailServerBase._get_default_bounce_address
