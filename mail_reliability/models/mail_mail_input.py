@@ -25,6 +25,24 @@ NO_RECIPIENT_TYPES = ("mail_email_invalid", "mail_email_missing")
 TEXT_FIELDS = (*ADDRESS_FIELDS, "subject", "body_html", "references", "headers")
 
 
+def repair_storable_text(model_name, vals, fnames):
+    """Make the text values of ``vals`` storable in place (NUL removed, lone
+    surrogates replaced by U+FFFD), with a warning per repaired field."""
+    for fname in fnames:
+        text, count = mail_input.storable_text(vals.get(fname))
+        if not count:
+            continue
+        vals[fname] = text
+        _logger.warning(
+            "%s %s: %s unstorable character(s) (NUL, lone surrogates) "
+            "removed or replaced by U+FFFD",
+            model_name,
+            fname,
+            count,
+        )
+    return vals
+
+
 # pylint: disable=consider-merging-classes-inherited
 class MailMail(models.Model):
     _inherit = "mail.mail"
@@ -85,17 +103,7 @@ class MailMail(models.Model):
             header = mail_input.header_injection(value)
             if header:
                 raise self._mr_injection_error(fname, header)
-        for fname in TEXT_FIELDS:
-            if isinstance(vals.get(fname), str):
-                vals[fname], count = mail_input.storable_text(vals[fname])
-                if count:
-                    _logger.warning(
-                        "mail.mail %s: %s unstorable character(s) (NUL, lone surrogates) "
-                        "removed or replaced by U+FFFD",
-                        fname,
-                        count,
-                    )
-        return vals
+        return repair_storable_text(self._name, vals, TEXT_FIELDS)
 
     @api.model
     def _mr_injection_error(self, fname, header):

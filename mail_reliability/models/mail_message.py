@@ -2,15 +2,28 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import contextlib
 
-from odoo import models
+from odoo import api, models
 
+from .mail_mail_input import repair_storable_text
 from .mail_notification import RETRYING_TYPE
 
 BUS_BATCH_KEY = "mail_reliability.bus_batch"
+# A NUL in any of these made message_post crash with a database error.
+TEXT_FIELDS = ("subject", "body", "email_from", "reply_to", "record_name", "message_id")
 
 
 class MailMessage(models.Model):
     _inherit = "mail.message"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            repair_storable_text(self._name, vals, TEXT_FIELDS)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        repair_storable_text(self._name, vals, TEXT_FIELDS)
+        return super().write(vals)
 
     def _to_store(self, store, /, **kwargs):
         self._mr_prefetch_retry_info()

@@ -2,7 +2,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Header injection and unstorable text (no database needed)."""
 
-from odoo.tests import BaseCase, tagged
+import logging
+
+from markupsafe import Markup
+
+from odoo.tests import BaseCase, TransactionCase, tagged
 
 from ..tools import mail_input
 
@@ -29,6 +33,7 @@ STORABLE = [
     ("Caf\udce9", ("Caf\ufffd", 1)),
     ("\ud800\udfff", ("\ufffd\ufffd", 2)),
     ("\U0001f642", ("\U0001f642", 0)),
+    (Markup("<p>a\x00b</p>"), (Markup("<p>ab</p>"), 1)),
     (b"bytes", (b"bytes", 0)),
     (False, (False, 0)),
 ]
@@ -45,3 +50,25 @@ class TestMailInput(BaseCase):
         for value, expected in STORABLE:
             with self.subTest(value=value):
                 self.assertEqual(mail_input.storable_text(value), expected)
+                self.assertIs(type(mail_input.storable_text(value)[0]), type(expected[0]))
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestMessagePostUnstorableText(TransactionCase):
+    def test_nul_in_posted_message_is_repaired_not_a_crash(self):
+        """A NUL in a posted message's subject or sender made the INSERT fail with
+        a database error; it is removed, with a warning naming the field."""
+        partner = self.env["res.partner"].create({"name": "Thread"})
+        logger = "odoo.addons.mail_reliability.models.mail_mail_input"
+        with self.assertLogs(logger, logging.WARNING) as logs:
+            message = partner.message_post(
+                subject="Quarterly\x00 report",
+                body=Markup("<p>Figures\x00</p>"),
+                email_from='"Ann\x00" <ann@example.com>',
+            )
+        self.assertEqual(message.subject, "Quarterly report")
+        self.assertEqual(message.email_from, '"Ann" <ann@example.com>')
+        self.assertNotIn("\x00", message.body)
+        self.assertTrue(any("mail.message subject" in line for line in logs.output), logs.output)
+        message.write({"subject": "Again\x00"})
+        self.assertEqual(message.subject, "Again")

@@ -28,7 +28,8 @@ def header_injection(value):
 def storable_text(value):
     """``(text, count)``: NUL removed and lone surrogates replaced by U+FFFD.
 
-    Anything that is not a ``str`` is returned unchanged with a count of 0.
+    A ``str`` subclass (``Markup``) keeps its type. Anything that is not a
+    ``str`` is returned unchanged with a count of 0.
     """
     if not isinstance(value, str):
         return value, 0
@@ -39,4 +40,7 @@ def storable_text(value):
         count += 1
         return "" if match.group(0) == "\x00" else REPLACEMENT
 
-    return _UNSTORABLE.sub(replace, value), count
+    text = _UNSTORABLE.sub(replace, value)
+    if count and type(value) is not str:
+        text = type(value)(text)  # re.sub returns a plain str
+    return text, count
