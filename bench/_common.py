@@ -114,6 +114,7 @@ def vacuum(dbname, tables):
     tables without dead rows, and autovacuum is less likely to wake up mid-measure.
     """
     import psycopg2
+    from psycopg2 import sql
 
     from odoo.sql_db import connection_info_for
 
@@ -125,7 +126,7 @@ def vacuum(dbname, tables):
             for table in tables:
                 cr.execute("SELECT to_regclass(%s)", [table])
                 if cr.fetchone()[0]:  # tables of other variants' modules are skipped
-                    cr.execute(f'VACUUM ANALYZE "{table}"')
+                    cr.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
     finally:
         connection.close()
 

@@ -22,7 +22,9 @@ _logger = logging.getLogger(__name__)
 
 ADDRESS_FIELDS = ("email_from", "email_to", "email_cc", "reply_to")
 NO_RECIPIENT_TYPES = ("mail_email_invalid", "mail_email_missing")
-TEXT_FIELDS = (*ADDRESS_FIELDS, "subject", "body_html", "references", "headers")
+# mail.mail's own text columns; subject, email_from and reply_to belong to the parent
+# mail.message, which repairs them itself (mail_message.py) when they are written through.
+TEXT_FIELDS = ("email_to", "email_cc", "body_html", "references", "headers")
 
 
 def repair_storable_text(model_name, vals, fnames):

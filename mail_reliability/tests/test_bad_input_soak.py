@@ -322,6 +322,12 @@ class TestBadInputSoak(TestIncomingCase):
             self.repaired.add(mail.id)
         return mail
 
+    def run_and_judge(self, category, pending):
+        """Run the queue once, then judge each created ``(label, mail)``."""
+        self.run_queue()
+        for label, mail in pending:
+            self.judge_mail(category, label, mail)
+
     def judge_mail(self, category, label, mail):
         """Sent once without injection, or failed with a type and a readable reason."""
         mail.invalidate_recordset()
@@ -402,9 +408,7 @@ class TestBadInputSoak(TestIncomingCase):
             mail = self.try_create("addresses", label, values)
             if mail:
                 pending.append((label, mail))
-        self.run_queue()
-        for label, mail in pending:
-            self.judge_mail("addresses", label, mail)
+        self.run_and_judge("addresses", pending)
         self.assertFalse(self.sink.deliveries_to(INJECTED), "no header injection ever delivers")
         self.assert_outcomes("addresses", COUNTS["addresses"])
         self.assert_good_mail_still_delivered("addresses")
@@ -423,9 +427,7 @@ class TestBadInputSoak(TestIncomingCase):
             mail = self.try_create("encodings", label, values)
             if mail:
                 pending.append((label, mail))
-        self.run_queue()
-        for label, mail in pending:
-            self.judge_mail("encodings", label, mail)
+        self.run_and_judge("encodings", pending)
         self.assert_outcomes("encodings", COUNTS["encodings"])
         self.assert_good_mail_still_delivered("encodings")
 
@@ -435,9 +437,7 @@ class TestBadInputSoak(TestIncomingCase):
             mail = self.try_create("huge_headers", label, {"email_to": "huge@example.com", **huge})
             if mail:
                 pending.append((label, mail))
-        self.run_queue()
-        for label, mail in pending:
-            self.judge_mail("huge_headers", label, mail)
+        self.run_and_judge("huge_headers", pending)
         self.assert_outcomes("huge_headers", COUNTS["huge_headers"])
         self.assert_good_mail_still_delivered("huge")
 
