@@ -5,6 +5,12 @@
 Stock Odoo drops such mail (fetchmail only logs "No possible route found"): the
 raw message is stored as an ``.eml`` attachment, with the reason, so that an
 administrator can read it, download it, fix the alias and re-inject it.
+
+One entry per raw message: the same bytes fetched again (a POP mailbox that did
+not delete them) count on the existing entry, found by their SHA-256; two
+different messages sharing a Message-Id are two entries.  A message larger
+than ``mail_reliability.rejection_max_mb`` (default 10 MB) keeps its headers
+and first part only, with a header noting its original size.
 """
 
 import email
@@ -17,7 +23,11 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools.mail import decode_message_header
 
+from ..tools import raw_mail
+
 _logger = logging.getLogger(__name__)
+
+MAX_MB_PARAM = "mail_reliability.rejection_max_mb"
 
 REASONS = [
     ("no_route", "No alias or document matches the recipients"),
@@ -63,7 +73,16 @@ class MailIncomingRejection(models.Model):
     attachment_id = fields.Many2one(
         "ir.attachment", string="Original Email", readonly=True, ondelete="set null"
     )
-    eml_size = fields.Integer("Size (bytes)", readonly=True)
+    eml_size = fields.Integer("Size (bytes)", readonly=True, help="Size of the message as received")
+    eml_truncated = fields.Boolean(
+        "Truncated",
+        readonly=True,
+        help="The message was larger than the stored size cap "
+        "(mail_reliability.rejection_max_mb): the .eml holds its headers and first part",
+    )
+    raw_sha256 = fields.Char(
+        "SHA-256", readonly=True, index=True, help="Hash of the raw message as received"
+    )
     bounce_state = fields.Selection(
         [("none", "Not needed"), ("sent", "Sent"), ("suppressed", "Suppressed")],
         string="Bounce to Sender",
@@ -72,6 +91,7 @@ class MailIncomingRejection(models.Model):
         copy=False,
     )
     bounce_note = fields.Char(readonly=True, help="Why no bounce was sent to the sender")
+    bounce_date = fields.Datetime(readonly=True, copy=False, help="When the answer was sent")
     state = fields.Selection(
         [("rejected", "Rejected"), ("reinjected", "Re-injected")],
         default="rejected",
@@ -80,7 +100,7 @@ class MailIncomingRejection(models.Model):
         copy=False,
     )
     received_count = fields.Integer(
-        "Times Received", default=1, readonly=True, help="The same Message-Id came in again"
+        "Times Received", default=1, readonly=True, help="The same raw message came in again"
     )
     last_received_date = fields.Datetime(readonly=True)
     reinject_date = fields.Datetime(readonly=True, copy=False)
@@ -162,8 +182,9 @@ class MailIncomingRejection(models.Model):
     def _mr_capture(self, raw, reason, detail="", message=None, bounce_state="none", note=""):
         """Keep ``raw`` (bytes) in the log; returns the rejection record.
 
-        The same Message-Id received again (a POP mailbox re-fetching it, a
-        re-injection that fails again) updates the existing record.
+        The same raw message received again (a POP mailbox re-fetching it, a
+        re-injection that fails again) updates the existing record; a different
+        message with the same Message-Id gets its own.
         """
         if message is None:
             try:
@@ -183,10 +204,13 @@ class MailIncomingRejection(models.Model):
         }
         if bounce_state != "none":
             values.update(bounce_state=bounce_state, bounce_note=note or False)
+        if bounce_state == "sent":
+            values["bounce_date"] = values["last_received_date"]
+        sha256 = raw_mail.digest(raw)
         reinject_id = self.env.context.get("mail_reliability_reinject_id")
         existing = self.browse(reinject_id).exists() if reinject_id else self.browse()
-        if not existing and message_id:
-            existing = self.search([("message_id", "=", message_id)], limit=1)
+        if not existing:
+            existing = self.search([("raw_sha256", "=", sha256)], limit=1)
         if existing:
             if not reinject_id:
                 values["received_count"] = existing.received_count + 1
@@ -200,6 +224,15 @@ class MailIncomingRejection(models.Model):
             )
             return existing
         server_id = self.env.context.get("default_fetchmail_server_id")
+        stored, truncated = raw_mail.truncate(raw, self._mr_max_eml_bytes())
+        if truncated:
+            _logger.warning(
+                "Incoming mail %s is %s bytes, over the stored size cap: keeping %s bytes "
+                "(headers and first part)",
+                message_id,
+                len(raw),
+                len(stored),
+            )
         rejection = self.create(
             {
                 **values,
@@ -210,6 +243,8 @@ class MailIncomingRejection(models.Model):
                 "subject": subject[:1024] or False,
                 "message_id": message_id[:998] or False,
                 "eml_size": len(raw),
+                "eml_truncated": truncated,
+                "raw_sha256": sha256,
                 "fetchmail_server_id": server_id
                 if server_id and self.env["fetchmail.server"].browse(server_id).exists()
                 else False,
@@ -218,7 +253,7 @@ class MailIncomingRejection(models.Model):
         rejection.attachment_id = self.env["ir.attachment"].create(
             {
                 "name": f"{self._mr_filename(subject or message_id or 'message')}.eml",
-                "raw": raw,
+                "raw": stored,
                 "mimetype": "message/rfc822",
                 "res_model": self._name,
                 "res_id": rejection.id,
@@ -254,17 +289,28 @@ class MailIncomingRejection(models.Model):
         return parsed
 
     @api.model
+    def _mr_max_eml_bytes(self):
+        """The stored size cap of one raw message, in bytes (0: no cap)."""
+        value = self.env["ir.config_parameter"].sudo().get_param(MAX_MB_PARAM)
+        try:
+            return raw_mail.parse_max_mb(value)
+        except ValueError:
+            _logger.warning("Ignoring %s=%r: not a number of MB", MAX_MB_PARAM, value)
+            return raw_mail.parse_max_mb(None)
+
+    @api.model
     def _mr_recent_bounces(self, sender, minutes=60):
-        """How many bounces were sent to ``sender`` in the last ``minutes``."""
-        if not sender:
-            return 0
-        return self.search_count(
-            [
-                ("email_from_normalized", "=", sender),
-                ("bounce_state", "=", "sent"),
-                ("last_received_date", ">", fields.Datetime.now() - timedelta(minutes=minutes)),
-            ]
-        )
+        """How many answers went to ``sender`` in the last ``minutes``; to anybody
+        when ``sender`` is ``None``."""
+        domain = [
+            ("bounce_state", "=", "sent"),
+            ("bounce_date", ">", fields.Datetime.now() - timedelta(minutes=minutes)),
+        ]
+        if sender is not None:
+            if not sender:
+                return 0
+            domain.append(("email_from_normalized", "=", sender))
+        return self.search_count(domain)
 
     def _gc_rejections(self):
         """Drop rejections past the retention (``mail_reliability.vacuum_rejection_days``).

@@ -6,10 +6,16 @@
   cannot route (no alias, unknown reply, refused by an alias, broken message,
   crash while processing) is kept in ``mail.incoming.rejection`` with its
   ``.eml``, and the call returns ``False`` instead of raising, so fetchmail
-  goes on with the next message.
+  goes on with the next message.  Database concurrency errors (serialization
+  failure, deadlock, lock not available) are not routing failures: they
+  propagate, so the caller retries the message (fetchmail leaves it on the
+  server).
 * Every automatic answer goes through ``_routing_create_bounce_email``, where
   loop safety applies: no answer to bounces, auto-replies, mailer-daemons,
-  lists or our own addresses, and at most N answers per sender and hour.
+  lists or our own addresses; only to trusted senders (a known contact or
+  user, or a sender our receiving host authenticated: DMARC or aligned SPF in
+  its ``Authentication-Results``), so a forged sender never gets backscatter;
+  at most N answers per sender and M in all per hour.
 * ``_routing_handle_bounce`` reads the DSN per recipient (``tools/dsn.py``):
   a failed recipient's notification becomes ``bounce`` with the same
   classification as an SMTP reply, a delayed one gets a warning only, and only
@@ -22,17 +28,32 @@ import logging
 import xmlrpc.client
 from datetime import timedelta
 
+import psycopg2
+import psycopg2.errors
+
 from odoo import _, api, fields, models, tools
+from odoo.osv import expression
 from odoo.tools import SQL
 from odoo.tools.mail import decode_message_header, mail_header_msgid_re
 
-from ..tools import dsn
+from ..tools import auth_results, dsn, raw_mail
 
 _logger = logging.getLogger(__name__)
 
 FRAMES_KEY = "mail_reliability_incoming"
 BOUNCE_LIMIT_PARAM = "mail_reliability.incoming_bounce_limit"
 BOUNCE_LIMIT_DEFAULT = 5  # automatic answers per sender and hour
+GLOBAL_BOUNCE_LIMIT_PARAM = "mail_reliability.incoming_bounce_global_limit"
+GLOBAL_BOUNCE_LIMIT_DEFAULT = 50  # automatic answers per hour, all senders
+AUTHSERV_ID_PARAM = "mail_reliability.authserv_id"
+# As odoo.service.model.PG_CONCURRENCY_EXCEPTIONS_TO_RETRY, plus the rest of SQLSTATE
+# class 40 (transaction rollback): the same mail succeeds when tried again.
+TRANSIENT_DB_ERRORS = (
+    psycopg2.errors.LockNotAvailable,
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.DeadlockDetected,
+    psycopg2.errors.TransactionRollbackError,
+)
 BOUNCING_REASONS = ("no_route", "unknown_reply")
 HARD_FAILURE_TYPES = ("mail_smtp_recipient",)
 
@@ -44,6 +65,23 @@ def _frames(env):
 def _frame(env):
     frames = _frames(env)
     return frames[-1] if frames else None
+
+
+def _is_transient_db_error(exc):
+    """A concurrency error (or a lost connection) the caller must retry, not a bad mail."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, TRANSIENT_DB_ERRORS):
+            return True
+        if isinstance(exc, psycopg2.Error) and (exc.pgcode or "").startswith("40"):
+            return True
+        if isinstance(exc, psycopg2.InterfaceError) or (
+            isinstance(exc, psycopg2.OperationalError) and not exc.pgcode
+        ):
+            return True  # connection lost: nothing can be stored now either
+        exc = exc.__cause__
+    return False
 
 
 def _raw_bytes(message):
@@ -73,7 +111,7 @@ class MailThread(models.AbstractModel):
         thread_id=None,
     ):
         raw = _raw_bytes(message)
-        frame = {"stage": "parse"}
+        frame = {"stage": "parse", "raw_sha256": raw_mail.digest(raw)}
         frames = _frames(self.env)
         frames.append(frame)
         try:
@@ -88,6 +126,12 @@ class MailThread(models.AbstractModel):
                         thread_id=thread_id,
                     )
             except Exception as exc:  # the mail is kept, fetchmail goes on
+                if _is_transient_db_error(exc):
+                    _logger.info(
+                        "Incoming mail hit a database concurrency error, left for a retry: %s",
+                        exc,
+                    )
+                    raise
                 self._mr_reject_failed(raw, frame, exc)
                 return False
             if frame.get("reason"):
@@ -148,6 +192,8 @@ class MailThread(models.AbstractModel):
                 with self.env.cr.savepoint():
                     self._mr_bounce_unroutable(message)
             except Exception as bounce_exc:  # the log entry matters more
+                if _is_transient_db_error(bounce_exc):
+                    raise
                 _logger.warning("Could not send the bounce notice: %s", bounce_exc)
                 frame.update(bounce_state="suppressed", bounce_note=str(bounce_exc)[:200])
         return self._mr_capture(raw, frame, message=message)
@@ -271,22 +317,97 @@ class MailThread(models.AbstractModel):
             return _("the sender is one of our own addresses (%(address)s)", address=recipient)
         Rejection = self.env["mail.incoming.rejection"].sudo()
         message_id = (message.get("Message-Id") or "").strip()
-        if message_id and Rejection.search_count(
-            [("message_id", "=", message_id), ("bounce_state", "=", "sent")], limit=1
+        frame = _frame(self.env) or {}
+        same = [[("message_id", "=", message_id)]] if message_id else []
+        if frame.get("raw_sha256"):
+            same.append([("raw_sha256", "=", frame["raw_sha256"])])
+        if same and Rejection.search_count(
+            expression.AND([[("bounce_state", "=", "sent")], expression.OR(same)]), limit=1
         ):
             return _("this message was already answered")
-        params = self.env["ir.config_parameter"].sudo()
-        try:
-            limit = int(params.get_param(BOUNCE_LIMIT_PARAM, BOUNCE_LIMIT_DEFAULT))
-        except (TypeError, ValueError):
-            limit = BOUNCE_LIMIT_DEFAULT
+        untrusted = self._mr_untrusted_sender(message, email_from, recipient)
+        if untrusted:
+            return untrusted
         sender = tools.email_normalize(email_from or "") or recipient
+        limit = self._mr_int_param(BOUNCE_LIMIT_PARAM, BOUNCE_LIMIT_DEFAULT)
         sent = Rejection._mr_recent_bounces(sender)
         if limit >= 0 and sent >= limit:
             return _(
                 "rate limit: %(count)s answers to %(sender)s in the last hour",
                 count=sent,
                 sender=sender,
+            )
+        limit = self._mr_int_param(GLOBAL_BOUNCE_LIMIT_PARAM, GLOBAL_BOUNCE_LIMIT_DEFAULT)
+        sent = Rejection._mr_recent_bounces(None)
+        if limit >= 0 and sent >= limit:
+            return _(
+                "global rate limit: %(count)s automatic answers in the last hour "
+                "(%(param)s)",
+                count=sent,
+                param=GLOBAL_BOUNCE_LIMIT_PARAM,
+            )
+        return ""
+
+    @api.model
+    def _mr_int_param(self, key, default):
+        value = self.env["ir.config_parameter"].sudo().get_param(key)
+        if value in (None, False, ""):
+            return default
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            _logger.warning("Ignoring %s=%r: not a whole number, using %s", key, value, default)
+            return default
+
+    @api.model
+    def _mr_untrusted_sender(self, message, email_from, recipient):
+        """Why ``recipient`` (who the answer would go to) is not trusted, or ``""``.
+
+        Trusted: a contact or user with that address, or a sender our receiving
+        host authenticated (``Authentication-Results`` of the configured
+        authserv-id showing DMARC pass, or SPF pass aligned with the From domain,
+        and the answer going to that domain).  Nobody else gets an automatic
+        answer: the From of unsolicited mail is usually forged (backscatter).
+        """
+        if (
+            self.env["res.partner"]
+            .sudo()
+            .search_count([("email_normalized", "=", recipient)], limit=1)
+        ):
+            return ""
+        authserv_ids = [
+            part.strip()
+            for part in (
+                self.env["ir.config_parameter"].sudo().get_param(AUTHSERV_ID_PARAM) or ""
+            ).split(",")
+            if part.strip()
+        ]
+        if not authserv_ids:
+            return _(
+                "the sender %(address)s is not a known contact and no receiving host is "
+                "configured to authenticate senders (%(param)s)",
+                address=recipient,
+                param=AUTHSERV_ID_PARAM,
+            )
+        from_address = tools.email_normalize(email_from or "") or ""
+        try:
+            values = [str(v) for v in message.get_all("Authentication-Results") or ()]
+        except Exception:  # undecodable header: not authenticated
+            values = []
+        trusted, why = auth_results.sender_verdict(values, authserv_ids, from_address)
+        if not trusted:
+            return _(
+                "the sender %(address)s is not a known contact and was not authenticated "
+                "(%(why)s)",
+                address=recipient,
+                why=why,
+            )
+        if not auth_results.aligned(recipient, from_address):
+            return _(
+                "the answer would go to %(address)s, outside the authenticated domain of "
+                "%(sender)s",
+                address=recipient,
+                sender=from_address,
             )
         return ""
 
