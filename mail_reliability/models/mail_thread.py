@@ -80,7 +80,8 @@ def _is_transient_db_error(exc):
             isinstance(exc, psycopg2.OperationalError) and not exc.pgcode
         ):
             return True  # connection lost: nothing can be stored now either
-        exc = exc.__cause__
+        # raised while handling one (e.g. SQL on the aborted transaction)
+        exc = exc.__cause__ or exc.__context__
     return False
 
 

@@ -29,3 +29,5 @@ from . import test_bad_input_soak
 from . import test_access
 from . import test_secrets
 from . import test_mail_input
+from . import test_auth_results
+from . import test_mail_incoming_abuse

@@ -68,10 +68,15 @@ class TestIncomingCase(SmtpSinkCase):
     def bounces_to(self, address):
         return self.sink.deliveries_to(address)
 
+    def known_sender(self, address="alice@customer.test"):
+        """Automatic answers go only to trusted senders: make ``address`` a contact."""
+        return self.env["res.partner"].create({"name": address, "email": address})
+
 
 @tagged("mail_reliability", "post_install", "-at_install")
 class TestUnroutableCapture(TestIncomingCase):
     def test_unknown_alias_is_kept_and_bounced_once(self):
+        self.known_sender()
         raw = make_mail()
         with self.assertLogs(REJECTION_LOGGER, "WARNING") as logs:
             result = self.process(raw)
@@ -104,6 +109,7 @@ class TestUnroutableCapture(TestIncomingCase):
         self.assertIn("nobody@example.com", text)
 
     def test_same_message_again_is_not_duplicated_nor_bounced_twice(self):
+        self.known_sender()
         raw = make_mail()
         self.process(raw)
         self.process(raw)  # e.g. a POP mailbox that did not delete it
@@ -113,6 +119,7 @@ class TestUnroutableCapture(TestIncomingCase):
         self.assertEqual(len(self.bounces_to("alice@customer.test")), 1)
 
     def test_reply_to_deleted_thread(self):
+        self.known_sender()
         partner = self.env["res.partner"].create({"name": "Gone", "email": "gone@remote.test"})
         message = partner.message_post(body="Hello", message_type="comment")
         msgid = message.message_id
@@ -138,7 +145,17 @@ class TestUnroutableCapture(TestIncomingCase):
                 "alias_domain_id": self.alias_domain.id,
             }
         )
-        raw = make_mail(to="partners-only@example.com", msgid="<refused-1@customer.test>")
+        # not a contact (the alias refuses it), but authenticated by our receiving host
+        self.env["ir.config_parameter"].sudo().set_param(
+            "mail_reliability.authserv_id", "mx.example.com"
+        )
+        raw = make_mail(
+            to="partners-only@example.com",
+            msgid="<refused-1@customer.test>",
+            headers={
+                "Authentication-Results": "mx.example.com; dmarc=pass header.from=customer.test"
+            },
+        )
         self.assertFalse(self.process(raw))
         rejection = self.rejection_for("<refused-1@customer.test>")
         self.assertEqual(rejection.reason, "alias_refused")
@@ -161,6 +178,7 @@ class TestUnroutableCapture(TestIncomingCase):
         self.assertFalse(self.sink.deliveries)
 
     def test_reinject_after_fixing_the_alias(self):
+        self.known_sender()
         raw = make_mail(to="support@example.com", subject="Printer broken")
         self.process(raw)
         rejection = self.rejection_for("<q-1@customer.test>")
@@ -280,6 +298,8 @@ class TestBounceLoopSafety(TestIncomingCase):
         self.env["ir.config_parameter"].sudo().set_param(
             "mail_reliability.incoming_bounce_limit", "3"
         )
+        self.known_sender()
+        self.known_sender("carol@customer.test")
         for index in range(5):
             self.process(make_mail(msgid=f"<flood-{index}@customer.test>"))
         self.process(make_mail(msgid="<other@customer.test>", sender="carol@customer.test"))
@@ -350,10 +370,14 @@ class TestMalformedIncoming(TestIncomingCase):
         )
         raw = message.as_bytes()
         self.assertGreater(len(raw), 10 * 1024 * 1024)
+        self.known_sender()
         self.assertFalse(self.process(raw))
         rejection = self.rejection_for("<big-1@customer.test>")
         self.assertEqual(rejection.eml_size, len(raw))
-        self.assertEqual(rejection.attachment_id.file_size, len(raw))
+        # over the default 10 MB cap: headers and the text part are kept
+        self.assertTrue(rejection.eml_truncated)
+        self.assertLess(rejection.attachment_id.file_size, 10 * 1024)
+        self.assertIn(b"See attached", rejection.attachment_id.raw)
         self.assertEqual(len(self.bounces_to("alice@customer.test")), 1)
 
 
