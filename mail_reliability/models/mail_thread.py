@@ -342,8 +342,7 @@ class MailThread(models.AbstractModel):
         sent = Rejection._mr_recent_bounces(None)
         if limit >= 0 and sent >= limit:
             return _(
-                "global rate limit: %(count)s automatic answers in the last hour "
-                "(%(param)s)",
+                "global rate limit: %(count)s automatic answers in the last hour (%(param)s)",
                 count=sent,
                 param=GLOBAL_BOUNCE_LIMIT_PARAM,
             )

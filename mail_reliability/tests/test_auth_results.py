@@ -244,7 +244,9 @@ class TestAuthResultsVerdict(BaseCase):
         ).encode()
         message = message_from_bytes(raw, policy=policy.SMTP)
         values = [str(v) for v in message.get_all("Authentication-Results")]
-        self.assertTrue(auth_results.sender_verdict(values, ["mx.google.com"], "a@customer.test")[0])
+        self.assertTrue(
+            auth_results.sender_verdict(values, ["mx.google.com"], "a@customer.test")[0]
+        )
 
 
 def big_mail(attachment_size, text="Hello, see the attachment."):

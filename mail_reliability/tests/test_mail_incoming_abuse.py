@@ -124,7 +124,10 @@ class TestNoBackscatter(AbuseCase):
             ("another authserv-id", [f"evil.test; {forged}"], "no Authentication-Results"),
             (
                 "ours, below the real one",
-                [f"{OUR_HOST}; dmarc=fail (p=reject) header.from=customer.test", f"{OUR_HOST}; {forged}"],
+                [
+                    f"{OUR_HOST}; dmarc=fail (p=reject) header.from=customer.test",
+                    f"{OUR_HOST}; {forged}",
+                ],
                 "dmarc=fail",
             ),
             ("no authserv-id (Microsoft 365 style)", [forged], "no Authentication-Results"),
@@ -185,7 +188,9 @@ class TestNoBackscatter(AbuseCase):
         with mute_logger(*GATEWAY_LOGGERS):
             for index in range(count):
                 self.process(
-                    make_mail(sender=f"s{index}@customer.test", msgid=f"<cap-{index}@customer.test>")
+                    make_mail(
+                        sender=f"s{index}@customer.test", msgid=f"<cap-{index}@customer.test>"
+                    )
                 )
         self.assertEqual(len(self.sink.deliveries), 50)
         self.assertEqual(len(self.sink.deliveries_to(f"s{count - 1}@customer.test")), 0)
@@ -216,7 +221,9 @@ class TestNoBackscatter(AbuseCase):
         for index in range(3):
             self.known(f"g{index}@customer.test")
             with mute_logger(*GATEWAY_LOGGERS):
-                self.process(make_mail(sender=f"g{index}@customer.test", msgid=f"<g{index}@c.test>"))
+                self.process(
+                    make_mail(sender=f"g{index}@customer.test", msgid=f"<g{index}@c.test>")
+                )
         self.assertEqual(len(self.sink.deliveries), 2)
         self.assertEqual(self.rejection_for("<g2@c.test>").bounce_state, "suppressed")
 
