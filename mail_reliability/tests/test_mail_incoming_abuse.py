@@ -397,6 +397,39 @@ class TestRejectionIdentityAndSize(AbuseCase):
         self.assertEqual(rejection.received_count, 2)
         self.assertEqual(len(self.bounces_to("alice@customer.test")), 1, "answered once")
 
+    def test_pop3_same_mail_twice_and_a_reused_message_id(self):
+        """A mailbox holding one mail twice and another mail with its Message-Id."""
+        pop3 = Pop3Sink().start()
+        self.addCleanup(pop3.stop)
+        raw = make_mail(subject="Delivered twice")
+        pop3.mailbox = [raw, raw, make_mail(subject="Reused id", body="other text")]
+        server = self.env["fetchmail.server"].create(
+            {
+                "name": "Loopback POP3",
+                "server_type": "pop",
+                "server": pop3.host,
+                "port": pop3.port,
+                "user": "odoo",
+                "password": "secret",
+                "state": "done",
+            }
+        )
+        with (
+            patch.object(self.env.cr, "commit", lambda: None),
+            self.real_smtp(),
+            mute_logger(*GATEWAY_LOGGERS),
+        ):
+            server.fetch_mail()
+        self.assertEqual(pop3.mailbox, [])
+        rejections = self.Rejection.search([("fetchmail_server_id", "=", server.id)])
+        self.assertEqual(
+            sorted(
+                zip(rejections.mapped("subject"), rejections.mapped("received_count"), strict=False)
+            ),
+            [("Delivered twice", 2), ("Reused id", 1)],
+        )
+        self.assertFalse(self.sink.deliveries, "an unknown sender is not answered")
+
     def test_size_cap(self):
         self.set_param("mail_reliability.rejection_max_mb", "1")
         raw = make_mail(body="The text part")
