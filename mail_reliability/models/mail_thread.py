@@ -112,7 +112,7 @@ class MailThread(models.AbstractModel):
         thread_id=None,
     ):
         raw = _raw_bytes(message)
-        frame = {"stage": "parse", "raw_sha256": raw_mail.digest(raw)}
+        frame = {"stage": "parse", "raw": raw}  # hashed only if an answer is considered
         frames = _frames(self.env)
         frames.append(frame)
         try:
@@ -320,8 +320,8 @@ class MailThread(models.AbstractModel):
         message_id = (message.get("Message-Id") or "").strip()
         frame = _frame(self.env) or {}
         same = [[("message_id", "=", message_id)]] if message_id else []
-        if frame.get("raw_sha256"):
-            same.append([("raw_sha256", "=", frame["raw_sha256"])])
+        if frame.get("raw") is not None:
+            same.append([("raw_sha256", "=", raw_mail.digest(frame["raw"]))])
         if same and Rejection.search_count(
             expression.AND([[("bounce_state", "=", "sent")], expression.OR(same)]), limit=1
         ):
