@@ -29,3 +29,7 @@ from . import test_bad_input_soak
 from . import test_access
 from . import test_secrets
 from . import test_mail_input
+from . import test_smtp_reply
+from . import test_relay_reply
+from . import test_mta_postfix
+

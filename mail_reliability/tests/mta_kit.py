@@ -15,8 +15,8 @@ system's own mail setup, nothing leaves the machine.
     mailbox ``odoo@inbox.test``, the catchall mailbox Odoo polls.
   - ``slow.test``: routed to a port where nothing listens: Postfix defers and,
     after ``delay_warning_time`` (a few seconds here), sends its delay warning.
-  - ``gate.test``: handed to a ``pipe`` command (``gate_argv``), e.g. Odoo's
-    mail gateway script ``odoo-mailgate.py``.
+  - ``gate.test``: piped into ``python3 <gate_script> <gate_args>`` (run as
+    ``nobody``), e.g. the mail gateway script that calls Odoo over XML-RPC.
 
   No DNS at all (``smtp_dns_support_level = disabled``, transport maps).
 * **OpenDKIM** as Postfix's milter, signing ``odoo.test`` with a key generated
@@ -132,9 +132,10 @@ class MtaKit:
     DKIM_SELECTOR = "mrtest"
     host = "127.0.0.1"
 
-    def __init__(self, delay_warning="3s", gate_argv=None, signing_domains=None):
+    def __init__(self, delay_warning="3s", gate_script=None, gate_args=(), signing_domains=None):
         self.delay_warning = delay_warning
-        self.gate_argv = gate_argv
+        self.gate_script = gate_script
+        self.gate_args = list(gate_args)
         self.signing_domains = signing_domains or [self.ODOO_DOMAIN]
         self.root = None
         self._dovecot = self._opendkim = None
@@ -165,6 +166,9 @@ class MtaKit:
         )
         self.milter_port, self.dead_port = free_port(), free_port()
         try:
+            if self.gate_script:  # the pipe runs as nobody: a world-readable copy
+                shutil.copy(self.gate_script, self._path("mailgate.py"))
+                os.chmod(self._path("mailgate.py"), 0o755)
             self._start_opendkim()
             self._start_dovecot()
             self._start_postfix()
@@ -327,7 +331,7 @@ service imap-login {{
             f"@{self.ODOO_DOMAIN} {self.ODOO_MAILBOX}\n",
         )
         transports = [f"{self.SLOW_DOMAIN} smtp:[127.0.0.1]:{self.dead_port}"]
-        if self.gate_argv:
+        if self.gate_script:
             transports.append(f"{self.GATE_DOMAIN} odoogate:")
         self._write(os.path.join(conf, "transport"), "\n".join(transports) + "\n")
         self._write(
@@ -378,10 +382,10 @@ biff = no
 """,
         )
         gate = ""
-        if self.gate_argv:
-            gate = "odoogate unix - n n - 1 pipe flags=q user=nobody argv=%s\n" % " ".join(
-                self.gate_argv
-            )
+        if self.gate_script:
+            python = shutil.which("python3", path=SBIN_PATH) or "/usr/bin/python3"
+            argv = [python, self._path("mailgate.py"), *self.gate_args]
+            gate = "odoogate unix - n n - 1 pipe flags=q user=nobody argv=%s\n" % " ".join(argv)
         self._write(
             os.path.join(conf, "master.cf"),
             f"""127.0.0.1:{self.smtp_port} inet n - n - - smtpd
@@ -417,6 +421,18 @@ postlog   unix-dgram n  -       n       -       1       postlogd
     def flush(self):
         """Ask Postfix to retry its deferred mail now (``postqueue -f``)."""
         _run(["postqueue", "-c", self._path("postfix"), "-f"], "postqueue -f")
+
+    def purge(self):
+        """Delete every mail still in Postfix's queue (``postsuper -d ALL``)."""
+        _run(["postsuper", "-c", self._path("postfix"), "-d", "ALL"], "postsuper -d ALL")
+
+    def clear(self, address):
+        """Empty the Dovecot mailbox of ``address`` (messages only)."""
+        local, domain = address.lower().split("@")
+        for sub in ("new", "cur"):
+            for path in glob.glob(self._path("mail", domain, local, "Maildir", sub, "*")):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
 
     def log(self):
         """Postfix's log so far (for assertions and failure messages)."""
