@@ -18,7 +18,9 @@ system's own mail setup, nothing leaves the machine.
   - ``gate.test``: piped into ``python3 <gate_script> <gate_args>`` (run as
     ``nobody``), e.g. the mail gateway script that calls Odoo over XML-RPC.
 
-  No DNS at all (``smtp_dns_support_level = disabled``, transport maps).
+  Any other domain is discarded (logged ``status=sent (... discarded ...)``):
+  nothing leaves the machine. No DNS at all (``smtp_dns_support_level =
+  disabled``, transport maps).
 * **OpenDKIM** as Postfix's milter, signing ``odoo.test`` with a key generated
   at start (``opendkim-genkey``); publish :attr:`MtaKit.dkim_record` at
   :attr:`MtaKit.dkim_name` (e.g. with the DNS peer).
@@ -132,8 +134,16 @@ class MtaKit:
     DKIM_SELECTOR = "mrtest"
     host = "127.0.0.1"
 
-    def __init__(self, delay_warning="3s", gate_script=None, gate_args=(), signing_domains=None):
+    def __init__(
+        self,
+        delay_warning="3s",
+        gate_script=None,
+        gate_args=(),
+        signing_domains=None,
+        smtp_port=None,
+    ):
         self.delay_warning = delay_warning
+        self.requested_smtp_port = smtp_port
         self.gate_script = gate_script
         self.gate_args = list(gate_args)
         self.signing_domains = signing_domains or [self.ODOO_DOMAIN]
@@ -164,6 +174,7 @@ class MtaKit:
         self.smtp_port, self.lmtp_port, self.pop3_port, self.imap_port = (
             free_port() for _i in range(4)
         )
+        self.smtp_port = self.requested_smtp_port or self.smtp_port
         self.milter_port, self.dead_port = free_port(), free_port()
         try:
             if self.gate_script:  # the pipe runs as nobody: a world-readable copy
@@ -367,6 +378,7 @@ virtual_alias_maps = texthash:{conf}/virtual
 virtual_mailbox_domains = {self.LOCAL_DOMAIN}, inbox.test
 virtual_transport = lmtp:inet:127.0.0.1:{self.lmtp_port}
 relay_domains = {self.SLOW_DOMAIN}, {self.GATE_DOMAIN}
+default_transport = discard:any other domain is discarded by the test kit
 transport_maps = texthash:{conf}/transport
 smtp_dns_support_level = disabled
 smtp_connect_timeout = 2s
@@ -427,12 +439,13 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         _run(["postsuper", "-c", self._path("postfix"), "-d", "ALL"], "postsuper -d ALL")
 
     def clear(self, address):
-        """Empty the Dovecot mailbox of ``address`` (messages only)."""
-        local, domain = address.lower().split("@")
-        for sub in ("new", "cur"):
-            for path in glob.glob(self._path("mail", domain, local, "Maildir", sub, "*")):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
+        """Empty the Dovecot mailbox of ``address`` (through Dovecot, so that its
+        indexes and POP3/IMAP sessions stay consistent)."""
+        _run(
+            ["doveadm", "-c", self._path("dovecot.conf"), "expunge", "-u", address]
+            + ["mailbox", "INBOX", "all"],
+            "doveadm expunge",
+        )
 
     def log(self):
         """Postfix's log so far (for assertions and failure messages)."""
@@ -483,3 +496,64 @@ postlog   unix-dgram n  -       n       -       1       postlogd
                     f"Postfix never logged {pattern!r} within {timeout}s" + _tail(self.postfix_log)
                 )
             time.sleep(0.2)
+
+
+def main(argv=None):
+    """``python mta_kit.py --smtp-port 2525 --state FILE``: run the kit (and a DNS
+    peer publishing its DKIM key) until SIGTERM/SIGINT; FILE gets the ports (JSON).
+    Used by ``bin/run --mta postfix``."""
+    import argparse
+    import json
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from dns_peer import DnsPeer  # pylint: disable=import-outside-toplevel
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--smtp-port", type=int, default=0)
+    parser.add_argument("--state", required=True, help="JSON file to write the ports to")
+    parser.add_argument("--delay-warning", default="20s")
+    options = parser.parse_args(argv)
+    reason = missing()
+    if reason:
+        sys.exit(f"mta_kit: {reason}")
+    kit = MtaKit(delay_warning=options.delay_warning, smtp_port=options.smtp_port or None)
+    dns = DnsPeer().start()
+    stopping = []
+
+    def stop(_signum, _frame):
+        stopping.append(True)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        kit.start()
+        dns.add(kit.dkim_name, "TXT", kit.dkim_record)
+        dns.add(kit.ODOO_DOMAIN, "TXT", "v=spf1 ip4:127.0.0.0/8 -all")
+        dns.add(f"_dmarc.{kit.ODOO_DOMAIN}", "TXT", "v=DMARC1; p=none")
+        state = {
+            "root": kit.root,
+            "smtp_port": kit.smtp_port,
+            "pop3_port": kit.pop3_port,
+            "imap_port": kit.imap_port,
+            "dns_port": dns.port,
+            "dkim_selector": kit.DKIM_SELECTOR,
+            "odoo_domain": kit.ODOO_DOMAIN,
+            "odoo_mailbox": kit.ODOO_MAILBOX,
+            "password": kit.PASSWORD,
+            "postfix_log": kit.postfix_log,
+        }
+        with open(options.state, "w") as handle:
+            json.dump(state, handle, indent=2)
+        print(f"mta_kit: running, state in {options.state}", flush=True)
+        while not stopping:
+            time.sleep(0.5)
+    finally:
+        kit.stop()
+        dns.stop()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(options.state)
+
+
+if __name__ == "__main__":
+    main()

@@ -11,13 +11,12 @@ so there a missing kit fails the run instead of skipping it.
 """
 
 import os
-import re
 import smtplib
-import time
 import unittest
 import uuid
 from unittest.mock import patch
 
+from odoo import tools
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
@@ -156,9 +155,14 @@ class TestPostfixEndToEnd(HttpCase):
         )
         self.assertIn(f"with ESMTP id {queue_id}", delivered.raw.decode())
         self.assertIn("d=odoo.test", delivered["DKIM-Signature"])
-        # The health check's DNS (the DNS peer) publishes the key and verifies the signature.
+        # The health check's DKIM test, on the domain this mail was sent from, finds the
+        # key the DNS peer publishes; with that resolver the signature verifies.
         Check = self.env["mail.health.check"]
-        checks = {c.code: c for c in Check._action_run_checks()}
+        sender = tools.email_normalize(delivered["From"])
+        self.assertEqual(sender.rpartition("@")[2], "odoo.test")
+        # (other tests' mail in this database would add their own From domains)
+        with patch.object(type(Check), "_recent_from_addresses", lambda _self, days=30: [sender]):
+            checks = {c.code: c for c in Check._action_run_checks()}
         self.assertEqual(checks["dkim"].status, "ok", checks["dkim"].finding)
         resolver = Check._resolver()
         self.assertEqual(
@@ -255,5 +259,3 @@ class TestPostfixEndToEnd(HttpCase):
         ):
             kit.start()
         self.assertIsNone(kit.root, "a failed start cleans up after itself")
-        time.sleep(0)  # keep the import used when the kit is absent
-        self.assertTrue(re.match(r"mrtest\._domainkey\.", kit.dkim_name))
