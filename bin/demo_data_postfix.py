@@ -85,7 +85,8 @@ else:
     for notif in env["mail.notification"].search(
         [("res_partner_id", "in", (alice | nobody | carol).ids)]
     ):
+        why = notif.delivery_warning or notif.failure_reason or ""
         print(
             f"demo: {notif.res_partner_id.email}: {notif.notification_status}, "
-            f"queue id {notif.smtp_queue_id}, {notif.delivery_warning or notif.failure_reason or ''}"
+            f"queue id {notif.smtp_queue_id}, {why}"
         )

@@ -23,6 +23,7 @@ from odoo.exceptions import ValidationError
 
 from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 
+from ..tools.smtp_reply import reply_text
 from ..tools.smtp_status import (
     QUOTA_FAILURE_TYPE,
     SmtpVerdict,
@@ -30,7 +31,6 @@ from ..tools.smtp_status import (
     classify_refused_recipients,
     explain_failure,
 )
-from ..tools.smtp_reply import reply_text
 from .mail_quota_usage import BATCH_KEY
 
 _logger = logging.getLogger(__name__)

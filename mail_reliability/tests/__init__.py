@@ -32,4 +32,3 @@ from . import test_mail_input
 from . import test_smtp_reply
 from . import test_relay_reply
 from . import test_mta_postfix
-

@@ -81,10 +81,7 @@ def missing():
         | {pkg for path, pkg in DOVECOT_PLUGINS.items() if not os.path.exists(path)}
     )
     if lacking:
-        return "Debian packages missing: %s (apt-get install -y %s)" % (
-            ", ".join(lacking),
-            PACKAGES,
-        )
+        return f"Debian packages missing: {', '.join(lacking)} (apt-get install -y {PACKAGES})"
     return ""
 
 
@@ -100,7 +97,9 @@ def _wait_port(port, timeout, what, log_file=None):
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
             return
         time.sleep(0.1)
-    raise MtaKitError(f"{what} did not listen on 127.0.0.1:{port} within {timeout}s" + _tail(log_file))
+    raise MtaKitError(
+        f"{what} did not listen on 127.0.0.1:{port} within {timeout}s" + _tail(log_file)
+    )
 
 
 def _tail(path, lines=30):
@@ -258,7 +257,7 @@ Background no
 PidFile {self._path("opendkim.pid")}
 """,
         )
-        log = open(self._path("opendkim.log"), "w")  # noqa: SIM115  (closed with the kit)
+        log = open(self._path("opendkim.log"), "w")
         self._opendkim = subprocess.Popen(
             ["opendkim", "-f", "-x", conf], stdout=log, stderr=subprocess.STDOUT
         )
@@ -327,7 +326,7 @@ service imap-login {{
         self._dovecot = subprocess.Popen(
             ["dovecot", "-F", "-c", conf],
             stdout=subprocess.DEVNULL,
-            stderr=open(self._path("dovecot.stderr"), "w"),  # noqa: SIM115
+            stderr=open(self._path("dovecot.stderr"), "w"),
         )
         for port in (self.lmtp_port, self.pop3_port, self.imap_port):
             _wait_port(port, 15, "Dovecot", self.dovecot_log)
@@ -397,7 +396,7 @@ biff = no
         if self.gate_script:
             python = shutil.which("python3", path=SBIN_PATH) or "/usr/bin/python3"
             argv = [python, self._path("mailgate.py"), *self.gate_args]
-            gate = "odoogate unix - n n - 1 pipe flags=q user=nobody argv=%s\n" % " ".join(argv)
+            gate = f"odoogate unix - n n - 1 pipe flags=q user=nobody argv={' '.join(argv)}\n"
         self._write(
             os.path.join(conf, "master.cf"),
             f"""127.0.0.1:{self.smtp_port} inet n - n - - smtpd
@@ -442,8 +441,10 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         """Empty the Dovecot mailbox of ``address`` (through Dovecot, so that its
         indexes and POP3/IMAP sessions stay consistent)."""
         _run(
-            ["doveadm", "-c", self._path("dovecot.conf"), "expunge", "-u", address]
-            + ["mailbox", "INBOX", "all"],
+            [
+                *("doveadm", "-c", self._path("dovecot.conf"), "expunge", "-u", address),
+                *("mailbox", "INBOX", "all"),
+            ],
             "doveadm expunge",
         )
 
@@ -545,7 +546,8 @@ def main(argv=None):
         }
         with open(options.state, "w") as handle:
             json.dump(state, handle, indent=2)
-        print(f"mta_kit: running, state in {options.state}", flush=True)
+        sys.stdout.write(f"mta_kit: running, state in {options.state}\n")
+        sys.stdout.flush()
         while not stopping:
             time.sleep(0.5)
     finally:

@@ -1,6 +1,6 @@
 # Copyright 2026 mail_reliability contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-""""Did it leave Odoo?": the relay's reply and queue id, per recipient (real SMTP sink)."""
+""" "Did it leave Odoo?": the relay's reply and queue id, per recipient (real SMTP sink)."""
 
 from odoo.tests import tagged
 from odoo.tools import mute_logger

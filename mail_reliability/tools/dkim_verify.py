@@ -103,9 +103,7 @@ def verify_dkim(raw, txt_lookup):
         return False, f"the key at {name} is revoked (empty p=)"
     try:
         public_key = serialization.load_der_public_key(base64.b64decode(key_tags["p"]))
-        public_key.verify(
-            base64.b64decode(tags["b"]), signed, padding.PKCS1v15(), hashes.SHA256()
-        )
+        public_key.verify(base64.b64decode(tags["b"]), signed, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature:
         return False, f"signature does not verify with the key at {name}"
     except ValueError as exc:

@@ -41,8 +41,9 @@ class MailMail(models.Model):
 
     def _mr_record_relay_replies(self, replies):
         """The campaign's trace keeps the relay's reply and queue id too."""
-        super()._mr_record_relay_replies(replies)
+        res = super()._mr_record_relay_replies(replies)
         if replies and "mailing_trace_ids" in self._fields and self.exists():
             for trace in self.sudo().mailing_trace_ids:
                 reply = replies.get((trace.email or "").lower()) or next(iter(replies.values()))
                 trace.write({"smtp_reply": reply, "smtp_queue_id": parse_queue_id(reply)})
+        return res
