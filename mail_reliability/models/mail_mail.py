@@ -406,8 +406,7 @@ class MailMail(models.Model):
         if not replies:
             return
         first = next(iter(replies.values()))
-        if self.exists():
-            self.sudo().write({"smtp_reply": first, "smtp_queue_id": parse_queue_id(first)})
+        self.sudo().write({"smtp_reply": first, "smtp_queue_id": parse_queue_id(first)})
         for notification in self._mr_open_notifications():
             reply = replies.get((notification.res_partner_id.email_normalized or "").lower())
             if reply:

@@ -169,8 +169,14 @@ class TestPostfixEndToEnd(HttpCase):
             verify_dkim(delivered.raw, resolver.txt),
             (True, "valid signature by d=odoo.test, s=mrtest"),
         )
-        tampered = delivered.raw.replace(b"Your order", b"Your ORDER")
-        self.assertFalse(verify_dkim(tampered, resolver.txt)[0])
+        # and it really checks: a changed body or signed header does not verify.
+        self.assertFalse(verify_dkim(delivered.raw + b"P.S. changed\n", resolver.txt)[0])
+        self.assertIn(b"Subject: Order S00042", delivered.raw)
+        tampered = delivered.raw.replace(b"Subject: Order S00042", b"Subject: Order S00043")
+        self.assertEqual(
+            verify_dkim(tampered, resolver.txt),
+            (False, "signature does not verify with the key at mrtest._domainkey.odoo.test"),
+        )
 
     def _assert_unknown_user_bounce(self, kind):
         nobody = self.partner(f"nobody-{kind}@example.test")

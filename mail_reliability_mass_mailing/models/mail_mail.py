@@ -42,7 +42,7 @@ class MailMail(models.Model):
     def _mr_record_relay_replies(self, replies):
         """The campaign's trace keeps the relay's reply and queue id too."""
         res = super()._mr_record_relay_replies(replies)
-        if replies and "mailing_trace_ids" in self._fields and self.exists():
+        if replies and "mailing_trace_ids" in self._fields:
             for trace in self.sudo().mailing_trace_ids:
                 reply = replies.get((trace.email or "").lower()) or next(iter(replies.values()))
                 trace.write({"smtp_reply": reply, "smtp_queue_id": parse_queue_id(reply)})
