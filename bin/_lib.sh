@@ -184,6 +184,45 @@ mr_setup() {
     command -v chromium >/dev/null 2>&1 || mr_ensure_chromium
 }
 
+# --- Postfix, Dovecot, OpenDKIM: the real mail system of the end-to-end tests -------------------
+MR_MTA_PACKAGES="postfix dovecot-core dovecot-pop3d dovecot-imapd dovecot-lmtpd opendkim opendkim-tools"
+
+mr_mta_missing() {
+    # Prints the Debian packages of the kit that are not installed (nothing when complete).
+    local pkg
+    for pkg in $MR_MTA_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || printf '%s ' "$pkg"
+    done
+}
+
+mr_ensure_mta() {
+    # Installs the kit's packages like PostgreSQL above; their own services are not
+    # started (the tests run private instances on loopback, see tests/mta_kit.py).
+    # As root the kit is then required: MR_REQUIRE_MTA=1 turns a skip into a failure.
+    if [ "$(id -u)" != 0 ]; then
+        mr_say "Not root: the Postfix/Dovecot/OpenDKIM end-to-end tests will be skipped."
+        return 0
+    fi
+    export MR_REQUIRE_MTA=1
+    command -v dpkg-query >/dev/null 2>&1 || mr_die 6 "the Postfix/Dovecot/OpenDKIM kit needs Debian packages (no dpkg here); run as non-root to skip those tests."
+    local missing
+    missing="$(mr_mta_missing)"
+    [ -n "$missing" ] || return 0
+    mr_say "Installing the mail system of the end-to-end tests: $missing"
+    local policy=/usr/sbin/policy-rc.d created=0
+    if [ ! -e "$policy" ]; then
+        # Install without starting the system's own postfix/dovecot/opendkim services.
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && created=1
+    fi
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+    local rc=0
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing; } >&2 || rc=$?
+    [ "$created" = 1 ] && rm -f "$policy"
+    [ "$rc" = 0 ] || mr_die 6 "apt-get install $missing failed (see above); the Postfix/Dovecot/OpenDKIM tests cannot run."
+    missing="$(mr_mta_missing)"
+    [ -z "$missing" ] || mr_die 6 "still missing after apt-get install: $missing"
+}
+
 mr_ensure_chromium() {
     # HttpCase tours need a Chromium; Odoo silently skips tours without one.
     [ "$(id -u)" = 0 ] || { mr_say "chromium is not installed; browser tours will fail."; return 0; }

@@ -23,6 +23,7 @@ from odoo.exceptions import ValidationError
 
 from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 
+from ..tools.smtp_reply import reply_text
 from ..tools.smtp_status import (
     QUOTA_FAILURE_TYPE,
     SmtpVerdict,
@@ -91,13 +92,16 @@ logging.getLogger("odoo.addons.mail.models.mail_mail").addFilter(_QuietQuotaHold
 
 
 def outcome_register(cr):
-    """Per-cursor {Message-Id: {"verdict", "refused", "delivered"}} register."""
+    """Per-cursor {Message-Id: {"verdict", "refused", "delivered", "replies"}} register.
+
+    ``replies`` maps each accepted address to the relay's reply to DATA
+    (``250 2.0.0 Ok: queued as 4F2A1B3C9D``)."""
     return cr.cache.setdefault(OUTCOMES_KEY, {})
 
 
 def _outcome(cr, message_id):
     return outcome_register(cr).setdefault(
-        message_id or "", {"verdict": None, "refused": {}, "delivered": set()}
+        message_id or "", {"verdict": None, "refused": {}, "delivered": set(), "replies": {}}
     )
 
 
@@ -166,22 +170,34 @@ class IrMailServer(models.Model):
         return memo[key]
 
     def _mr_instrument_session(self, smtp, mail_server_id=None):
-        """Name the session, record per-recipient refusals, make quit() safe."""
+        """Name the session, record per-recipient refusals and the relay's reply to
+        DATA (smtplib's ``send_message`` drops it), make quit() safe."""
         if getattr(smtp, "_mr_instrumented", False):
             return
         smtp._mr_label, smtp._mr_server_id = self._mr_session_label(smtp, mail_server_id)
         cr = self.env.cr
         send_message = smtp.send_message
         quit_session = smtp.quit
+        send_data = smtp.data
+
+        def mr_data(msg):
+            code, reply = send_data(msg)
+            smtp._mr_data_reply = (code, reply)
+            return code, reply
 
         def mr_send_message(msg, from_addr=None, to_addrs=None, *args, **kwargs):
+            smtp._mr_data_reply = None
             refused = send_message(msg, from_addr, to_addrs, *args, **kwargs) or {}
             entry = _outcome(cr, (msg["Message-Id"] or "").strip())
             if refused:
                 server = self._mr_server_label(None, None, smtp)
                 entry["refused"].update(self._mr_refusals(refused, server))
             addresses = to_addrs if isinstance(to_addrs, list | tuple) else [to_addrs]
-            entry["delivered"].update(a.lower() for a in addresses if a and a not in refused)
+            accepted = [a.lower() for a in addresses if a and a not in refused]
+            entry["delivered"].update(accepted)
+            if smtp._mr_data_reply:
+                reply = reply_text(*smtp._mr_data_reply)
+                entry["replies"].update(dict.fromkeys(accepted, reply))
             return refused
 
         def mr_quit():
@@ -192,6 +208,7 @@ class IrMailServer(models.Model):
                 return None
 
         smtp.send_message = mr_send_message
+        smtp.data = mr_data
         smtp.quit = mr_quit
         smtp._mr_instrumented = True
 

@@ -22,6 +22,7 @@ from odoo import _, api, fields, models, tools
 from odoo.tools import SQL, Query
 
 from ..tools import retry_policy
+from ..tools.smtp_reply import parse_queue_id
 from ..tools.smtp_status import (
     FAILURE_TYPES,
     QUOTA_FAILURE_TYPE,
@@ -79,6 +80,20 @@ class MailMail(models.Model):
         readonly=True, copy=False, help="First failed attempt; the retry window starts here"
     )
     failure_explanation = fields.Text(compute="_compute_failure_explanation")
+    smtp_reply = fields.Char(
+        "Relay Reply",
+        readonly=True,
+        copy=False,
+        help="The outgoing server's reply when it accepted this email",
+    )
+    smtp_queue_id = fields.Char(
+        "Relay Queue ID",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The id the outgoing server gave this email (e.g. Postfix's 'queued as ...'): "
+        "search the provider's logs with it",
+    )
     recipient_domain = fields.Char(
         compute="_compute_recipient_domain",
         store=True,
@@ -338,6 +353,7 @@ class MailMail(models.Model):
             verdict = classify_exception(disconnected)
         refused = entry.get("refused") or {}
         delivered = entry.get("delivered") or set()
+        self._mr_record_relay_replies(entry.get("replies"))
         if not verdict and not refused:  # the common case: plain success, stock handles it
             self._mr_clear_old_failure()
             return super()._postprocess_sent_message(
@@ -383,6 +399,18 @@ class MailMail(models.Model):
         if permanent:
             self._mr_record_refusals(permanent, refused_notifications)
         return True
+
+    def _mr_record_relay_replies(self, replies):
+        """Keep the relay's reply and queue id per accepted recipient ({email: reply}),
+        on the notifications and on the mail (before stock may delete it)."""
+        if not replies:
+            return
+        first = next(iter(replies.values()))
+        self.sudo().write({"smtp_reply": first, "smtp_queue_id": parse_queue_id(first)})
+        for notification in self._mr_open_notifications():
+            reply = replies.get((notification.res_partner_id.email_normalized or "").lower())
+            if reply:
+                notification.write({"smtp_reply": reply, "smtp_queue_id": parse_queue_id(reply)})
 
     def _mr_clear_old_failure(self):
         """A mail sent after a deferral no longer shows the error of an earlier

@@ -24,6 +24,23 @@ class MailNotification(models.Model):
     failure_explanation = fields.Text(
         compute="_compute_failure_explanation", groups="base.group_user"
     )
+    # "Did it leave Odoo?": what the relay answered when it accepted the mail.
+    smtp_reply = fields.Char(
+        "Relay Reply",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="The outgoing server's reply when it accepted the email for this recipient",
+    )
+    smtp_queue_id = fields.Char(
+        "Relay Queue ID",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        groups="base.group_user",
+        help="The id the outgoing server gave the email (e.g. Postfix's 'queued as ...'): "
+        "search the provider's logs with it",
+    )
 
     @api.depends("failure_type", "smtp_code", "smtp_status", "failure_reason")
     def _compute_failure_explanation(self):

@@ -31,3 +31,6 @@ from . import test_secrets
 from . import test_mail_input
 from . import test_auth_results
 from . import test_mail_incoming_abuse
+from . import test_smtp_reply
+from . import test_relay_reply
+from . import test_mta_postfix

@@ -42,6 +42,7 @@ import signal
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
@@ -110,6 +111,8 @@ class Delivery:
     rcpt_tos: list
     data: bytes
     received_at: float = field(default_factory=time.time)
+    # The id in the sink's reply ("queued as <queue_id>"), like Postfix's.
+    queue_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10].upper())
 
     @property
     def message(self):
@@ -152,8 +155,9 @@ class _Handler:
         data = envelope.original_content or envelope.content
         if isinstance(data, str):
             data = data.encode()
-        self.sink._record(Delivery(envelope.mail_from, list(envelope.rcpt_tos), data))
-        return "250 2.0.0 Ok: queued"
+        delivery = Delivery(envelope.mail_from, list(envelope.rcpt_tos), data)
+        self.sink._record(delivery)
+        return f"250 2.0.0 Ok: queued as {delivery.queue_id}"
 
 
 class SmtpSink:

@@ -93,6 +93,8 @@ class MailResendPartner(models.TransientModel):
     failure_type = fields.Selection(related="notification_id.failure_type")
     smtp_code = fields.Integer(related="notification_id.smtp_code")
     smtp_status = fields.Char(related="notification_id.smtp_status")
+    smtp_queue_id = fields.Char(related="notification_id.smtp_queue_id")
+    smtp_reply = fields.Char(related="notification_id.smtp_reply")
     failure_explanation = fields.Text(related="notification_id.failure_explanation")
     failed_email = fields.Char(
         "Failed Address", readonly=True, help="The address the failed attempt was sent to"

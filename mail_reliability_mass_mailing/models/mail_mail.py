@@ -2,6 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import models
 
+from odoo.addons.mail_reliability.tools.smtp_reply import parse_queue_id
+
 
 class MailMail(models.Model):
     _inherit = "mail.mail"
@@ -35,4 +37,13 @@ class MailMail(models.Model):
                         "failure_reason": mail.failure_reason,
                     }
                 )
+        return res
+
+    def _mr_record_relay_replies(self, replies):
+        """The campaign's trace keeps the relay's reply and queue id too."""
+        res = super()._mr_record_relay_replies(replies)
+        if replies and "mailing_trace_ids" in self._fields:
+            for trace in self.sudo().mailing_trace_ids:
+                reply = replies.get((trace.email or "").lower()) or next(iter(replies.values()))
+                trace.write({"smtp_reply": reply, "smtp_queue_id": parse_queue_id(reply)})
         return res

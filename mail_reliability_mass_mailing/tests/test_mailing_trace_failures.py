@@ -34,6 +34,11 @@ class TestMailingTraceFailures(SmtpSinkCase):
             self.env["mail.mail"].process_email_queue()
         traces = {t.email: t for t in mailing.mailing_trace_ids}
         self.assertEqual(traces["ok-reader@example.com"].trace_status, "sent")
+        # "Did it leave Odoo?": the relay's queue id stays on the trace (the mail is deleted).
+        (delivery,) = self.sink.deliveries_to("ok-reader@example.com")
+        self.assertEqual(traces["ok-reader@example.com"].smtp_queue_id, delivery.queue_id)
+        self.assertIn(delivery.queue_id, traces["ok-reader@example.com"].smtp_reply)
+        self.assertFalse(traces["unknown-reader@example.com"].smtp_queue_id)
         gone = traces["unknown-reader@example.com"]
         self.assertEqual((gone.trace_status, gone.failure_type), ("error", "mail_smtp_recipient"))
         self.assertIn("5.1.1", gone.failure_reason)
