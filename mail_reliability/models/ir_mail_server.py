@@ -269,6 +269,9 @@ class IrMailServer(models.Model):
             return self.sudo().browse(server_id) if server_id else None
         if smtp_server:
             return None
+        batch_server = self.env.context.get("mail_reliability_batch_server")
+        if batch_server is not None:  # chosen by mail.mail.send() for this batch
+            return self.sudo().browse(batch_server) if batch_server else None
         server, _smtp_from = self.sudo()._find_mail_server(message["From"])
         return server or None
 
