@@ -54,8 +54,8 @@ def read_log(log_path):
     }
     current = None
     with open(log_path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            line = line.rstrip("\n")
+        for raw in handle:
+            line = raw.rstrip("\n")
             record = RECORD.match(line)
             if not record:
                 if current:  # continuation of a failure's traceback
@@ -124,8 +124,8 @@ def rerun_tags(res):
     return ",".join(dict.fromkeys(specs))
 
 
-def check(ours, stock, expected, readme_text=None):
-    """The gate's verdict: (stock failures, problems), two sorted lists of test names/texts."""
+def check_runs(ours, stock):
+    """Problems with the runs themselves (crash, wrong database)."""
     problems = []
     if not ours["has_stats"]:
         problems.append("no test statistics in the log with our addons (did Odoo crash?)")
@@ -138,6 +138,12 @@ def check(ours, stock, expected, readme_text=None):
             problems.append("no test statistics in the stock re-run (did Odoo crash?)")
         if stock["modules"] is None or set(OUR_ADDONS) & stock["modules"]:
             problems.append("the stock re-run did not run on a stock database")
+    return problems
+
+
+def check(ours, stock, expected, readme_text=None):
+    """The gate's verdict: (stock failures, problems), two sorted lists of test names/texts."""
+    problems = check_runs(ours, stock)
     stock_failures = sorted(set(ours["failed"]) & set(stock["failed"]))
     for test in sorted(set(ours["failed"]) - set(stock["failed"])):
         if test in expected:
@@ -175,7 +181,9 @@ def main(argv=None):
     parser.add_argument("stock_log", nargs="?")
     parser.add_argument("--expected", help="expected-differences file")
     parser.add_argument("--readme", help="README that must name every expected difference")
-    parser.add_argument("--rerun-tags", metavar="LOG", help="print the tags re-running its failures")
+    parser.add_argument(
+        "--rerun-tags", metavar="LOG", help="print the tags re-running its failures"
+    )
     parser.add_argument("--summary", metavar="LOG", help="print its failures and summary line")
     args = parser.parse_args(argv)
     if args.rerun_tags:

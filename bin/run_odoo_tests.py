@@ -24,7 +24,9 @@ from odoo.tools import config
 def main(conf, db, modules, tags, *options):
     # No --test-enable while the registry loads: Odoo would run at_install tests on the
     # partial registry of each module as it loads (--test-tags alone switches it on too).
-    config.parse_config(["-c", conf, "-d", db, "--log-level=info", "--max-cron-threads=0", *options])
+    config.parse_config(
+        ["-c", conf, "-d", db, "--log-level=info", "--max-cron-threads=0", *options]
+    )
     odoo.netsvc.init_logger()
     odoo.service.server.load_server_wide_modules()
     from odoo.modules.registry import Registry

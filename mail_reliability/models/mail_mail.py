@@ -29,8 +29,8 @@ from ..tools.smtp_status import (
     classify_exception,
     explain_failure,
 )
-from .mail_followers import FOLLOWER_STATUS_KEY
 from .ir_mail_server import CONNECT_KEY, MARKETING_KEY, outcome_register, trigger_cron_once
+from .mail_followers import FOLLOWER_STATUS_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -209,7 +209,9 @@ class MailMail(models.Model):
             # send() already chose this batch's server (maybe none): the daily quota
             # needs no second lookup when there is no SMTP session (test mode).
             context["mail_reliability_batch_server"] = mail_server.id or 0
-        with_unfollow_link = self.filtered(lambda m: m.body_html and "/mail/unfollow" in m.body_html)
+        with_unfollow_link = self.filtered(
+            lambda m: m.body_html and "/mail/unfollow" in m.body_html
+        )
         if with_unfollow_link:
             # Stock reads the recipients' follower status once per batch: so do we
             # (mail.followers serves it to each mail's stock _send below).
