@@ -112,14 +112,15 @@ class MailMail(models.Model):
     def create(self, vals_list):
         mails = super().create(vals_list)
         mails._mr_trigger_queue_at_schedule()
-        mails.filtered(lambda m: m.state == "exception")._mr_set_recipient_domain()
+        mails.filtered(lambda m: m.failure_type)._mr_set_recipient_domain()
         return mails
 
     def write(self, vals):
         res = super().write(vals)
         if vals.get("scheduled_date"):
             self._mr_trigger_queue_at_schedule()
-        if vals.get("state") == "exception" or vals.get("failure_type"):
+        # Not on stock's transient 'exception' written before each send: on a failure.
+        if vals.get("failure_type"):
             self._mr_set_recipient_domain()
         return res
 
