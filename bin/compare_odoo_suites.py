@@ -1,22 +1,27 @@
-"""Gate: Odoo's own mail tests, stock vs with our addons, against a list of expected differences.
+"""Gate: Odoo's own mail tests with our addons, failures re-run on stock, against a list.
 
-    compare_odoo_suites.py STOCK_LOG OURS_LOG [--expected FILE] [--readme README.md]
+    compare_odoo_suites.py OURS_LOG STOCK_LOG [--expected FILE] [--readme README.md]
+    compare_odoo_suites.py --rerun-tags OURS_LOG   # the --test-tags spec of its failures
+    compare_odoo_suites.py --summary LOG           # failures and the summary line only
 
-Reads two Odoo test-runner logs (the same test classes run on a stock database and
-on one with our addons) and the expected-differences file: one
-``TestClass.test_name  # why`` per line (``#`` lines and blank lines ignored).
+OURS_LOG is a full run of the four suites on a database with our addons
+(bin/run_odoo_tests.py); STOCK_LOG re-runs only the tests that failed there, on a
+stock database. The expected-differences file holds one ``TestClass.test_name  # why``
+per line (``#`` lines and blank lines ignored).
 
 Exit status 0 only if all of these hold:
 
-* every test passes on stock (otherwise the bar itself is broken);
-* every test that fails with our addons is listed in the expected file;
-* every listed test ran and still fails with our addons (a listed test that now
-  passes is a stale entry: remove it);
-* both runs ran the same tests, and our addons were loaded before the first
-  test of each suite ran (``at_install`` tests run while modules load);
+* the run with our addons produced its statistics, with our addons loaded (and the
+  stock re-run, if anything failed, without them);
+* every test that fails with our addons either fails on stock too (a stock failure:
+  reported, not ours) or is listed in the expected file, with its reason;
+* no listed test fails on stock too (then it is not a difference of ours);
+* every listed test ran and still fails with our addons (otherwise: stale entry);
+* no listed test failed on a query count (``assertQueryCount``): the addons may not add
+  SQL queries to Odoo's measured paths, that is never an intended difference;
 * with ``--readme``, every listed test is named in the README.
 
-Ends with a plain "N passed, N failed" line for the database with our addons.
+Ends with a plain "N passed, N failed" line (tests, with our addons).
 """
 
 import argparse
@@ -24,42 +29,69 @@ import re
 import sys
 
 STATS = re.compile(r"(\d+) failed, (\d+) error\(s\) of (\d+) tests when loading database")
-# Odoo 18 logs "FAIL: TestClass.test_name" or "FAIL: Subtest TestClass.test_name (params)".
-FAILED_TEST = re.compile(r" (?:ERROR|CRITICAL) \S+ \S+: (?:FAIL|ERROR): (?:Subtest )?(\S+)")
-STARTED_TEST = re.compile(r" INFO \S+ odoo\.addons\.(\w+)\.tests\.\S+: Starting (\w+\.\w+) \.\.\.")
-LOADING_MODULE = re.compile(r" INFO \S+ odoo\.modules\.loading: Loading module (\w+) \(")
-# Our addon that must be loaded before the tests of each Odoo test module start.
-MUST_LOAD_FIRST = {
-    "test_mail": "mail_reliability",
-    "test_mass_mailing": "mail_reliability_mass_mailing",
-}
+# One log record: "2026-12-01 02:40:00,123 PID LEVEL DB LOGGER: MESSAGE".
+RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ (\w+) \S+ (\S+): (.*)$")
+# "FAIL: TestClass.test_name", "FAIL: Subtest TestClass.test_name (params)",
+# "ERROR: setUpClass (odoo.addons.module.tests.file.TestClass)".
+FAILED = re.compile(r"^(?:FAIL|ERROR): (?:Subtest )?(\w+)\.(\w+)")
+FAILED_SETUP = re.compile(r"^ERROR: (setUpClass|tearDownClass) \(odoo\.addons\.(\w+)\.\S*\.(\w+)\)")
+STARTED = re.compile(r"^Starting (\w+)\.(\w+) \.\.\.")
+TEST_LOGGER = re.compile(r"^odoo\.addons\.(\w+)\.tests\b")
+REGISTRY = re.compile(r"^Odoo's tests of (\S+) on the registry of \S+ with (\S+)")
+QUERY_COUNT = "Query count more than expected"
+OUR_ADDONS = ("mail_reliability", "mail_reliability_mass_mailing")
 
 
 def read_log(log_path):
-    with open(log_path, encoding="utf-8", errors="replace") as handle:
-        lines = handle.read().splitlines()
-    text = "\n".join(lines)
-    stats = STATS.findall(text)
-    failures, errors, run = (int(x) for x in stats[-1]) if stats else (0, 0, 0)
-    started, loaded, first_test = set(), {}, {}
-    for number, line in enumerate(lines):
-        match = STARTED_TEST.search(line)
-        if match:
-            started.add(match.group(2))
-            first_test.setdefault(match.group(1), number)
-            continue
-        match = LOADING_MODULE.search(line)
-        if match:
-            loaded.setdefault(match.group(1), number)
-    return {
-        "ran": run,
-        "failed_count": failures + errors,
-        "failed": set(FAILED_TEST.findall(text)),
-        "started": started,
-        "loaded": loaded,
-        "first_test": first_test,
-        "has_stats": bool(stats),
+    """What one run did: tests started and failed (with their module and failure text)."""
+    res = {
+        "ran": 0,
+        "has_stats": False,
+        "started": set(),
+        "failed": {},  # "TestClass.test_name" -> Odoo module
+        "text": {},  # "TestClass.test_name" -> failure text
+        "modules": None,
     }
+    current = None
+    with open(log_path, encoding="utf-8", errors="replace") as handle:
+        for raw in handle:
+            line = raw.rstrip("\n")
+            record = RECORD.match(line)
+            if not record:
+                if current:  # continuation of a failure's traceback
+                    res["text"][current] += line + "\n"
+                continue
+            current = None
+            level, logger, message = record.groups()
+            stats = STATS.search(message)
+            if stats:
+                res["ran"] = int(stats.group(3))
+                res["has_stats"] = True
+                continue
+            registry = REGISTRY.match(message)
+            if registry:
+                res["modules"] = set(registry.group(2).split(","))
+                continue
+            module = TEST_LOGGER.match(logger)
+            started = STARTED.match(message)
+            if started and module:
+                res["started"].add(f"{started.group(1)}.{started.group(2)}")
+                continue
+            if level not in ("ERROR", "CRITICAL"):
+                continue
+            setup = FAILED_SETUP.match(message)
+            failed = FAILED.match(message)
+            if setup:
+                name, odoo_module = f"{setup.group(3)}.{setup.group(1)}", setup.group(2)
+            elif failed and module:
+                name, odoo_module = f"{failed.group(1)}.{failed.group(2)}", module.group(1)
+            else:
+                continue
+            res["failed"][name] = odoo_module
+            res["text"].setdefault(name, "")
+            res["text"][name] += message + "\n"
+            current = name
+    return res
 
 
 def read_expected(path):
@@ -80,66 +112,116 @@ def read_expected(path):
     return expected
 
 
-def check(stock, ours, expected, readme_text=None):
-    """The gate's verdict: a list of problems (empty when the gate passes)."""
+def rerun_tags(res):
+    """The --test-tags spec that runs exactly the failed tests (a class for setUpClass)."""
+    specs = []
+    for name, module in sorted(res["failed"].items()):
+        test_class, method = name.split(".", 1)
+        spec = f"/{module}:{test_class}"
+        if method not in ("setUpClass", "tearDownClass"):
+            spec += f".{method}"
+        specs.append(spec)
+    return ",".join(dict.fromkeys(specs))
+
+
+def check_runs(ours, stock):
+    """Problems with the runs themselves (crash, wrong database)."""
     problems = []
-    for name, res in (("stock", stock), ("ours", ours)):
-        if not res["has_stats"]:
-            problems.append(f"no test statistics in the {name} log (did Odoo crash?)")
-    for test in sorted(stock["failed"]):
-        problems.append(f"fails on STOCK Odoo too (the bar is broken): {test}")
-    for test in sorted(ours["failed"] - set(expected)):
-        problems.append(f"NEW failure with our addons, not in the expected list: {test}")
-    for test in sorted(set(expected) - ours["failed"]):
+    if not ours["has_stats"]:
+        problems.append("no test statistics in the log with our addons (did Odoo crash?)")
+    if not ours["ran"]:
+        problems.append("no test ran with our addons")
+    if ours["modules"] is None or not set(OUR_ADDONS) <= ours["modules"]:
+        problems.append(f"the run with our addons did not load {', '.join(OUR_ADDONS)}")
+    if ours["failed"]:
+        if not stock["has_stats"]:
+            problems.append("no test statistics in the stock re-run (did Odoo crash?)")
+        if stock["modules"] is None or set(OUR_ADDONS) & stock["modules"]:
+            problems.append("the stock re-run did not run on a stock database")
+    return problems
+
+
+def check(ours, stock, expected, readme_text=None):
+    """The gate's verdict: (stock failures, problems), two sorted lists of test names/texts."""
+    problems = check_runs(ours, stock)
+    stock_failures = sorted(set(ours["failed"]) & set(stock["failed"]))
+    for test in sorted(set(ours["failed"]) - set(stock["failed"])):
+        if test in expected:
+            if QUERY_COUNT in ours["text"].get(test, ""):
+                problems.append(
+                    f"query-count test listed as expected (never an intended difference): {test}"
+                )
+            continue
+        if test.split(".")[1] in ("setUpClass", "tearDownClass") or test in stock["started"]:
+            problems.append(f"NEW failure with our addons (passes on stock): {test}")
+        else:
+            problems.append(f"fails with our addons and did not run on stock: {test}")
+    for test in sorted(set(expected) & set(stock["failed"])):
+        problems.append(f"listed, but fails on stock too (not a difference of ours): {test}")
+    for test in sorted(set(expected) - set(ours["failed"])):
         if test in ours["started"]:
             problems.append(f"STALE entry, now passes with our addons (remove it): {test}")
         else:
             problems.append(f"STALE entry, did not run at all: {test}")
-    if stock["started"] != ours["started"] or stock["ran"] != ours["ran"]:
-        only = sorted(stock["started"] ^ ours["started"])
-        problems.append(
-            f"the runs differ: stock ran {stock['ran']} tests, ours {ours['ran']}"
-            + (f" (only in one: {', '.join(only)})" if only else "")
-        )
-    for test_module, addon in MUST_LOAD_FIRST.items():
-        first = ours["first_test"].get(test_module)
-        loaded = ours["loaded"].get(addon)
-        if first is not None and (loaded is None or loaded > first):
-            problems.append(f"{test_module} tests started before {addon} was loaded")
     if readme_text is not None:
-        for test in sorted(set(expected)):
+        for test in sorted(expected):
             if test.split(".", 1)[1] not in readme_text:
                 problems.append(f"README does not name the expected difference {test}")
-    return problems
+    return stock_failures, problems
+
+
+def summary_line(res):
+    failed = len(res["failed"])
+    return f"{max(res['ran'] - failed, 0)} passed, {failed} failed"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("stock_log")
-    parser.add_argument("ours_log")
+    parser.add_argument("ours_log", nargs="?")
+    parser.add_argument("stock_log", nargs="?")
     parser.add_argument("--expected", help="expected-differences file")
     parser.add_argument("--readme", help="README that must name every expected difference")
+    parser.add_argument(
+        "--rerun-tags", metavar="LOG", help="print the tags re-running its failures"
+    )
+    parser.add_argument("--summary", metavar="LOG", help="print its failures and summary line")
     args = parser.parse_args(argv)
-    stock, ours = read_log(args.stock_log), read_log(args.ours_log)
+    if args.rerun_tags:
+        print(rerun_tags(read_log(args.rerun_tags)))
+        return 0
+    if args.summary:
+        res = read_log(args.summary)
+        for test, module in sorted(res["failed"].items()):
+            count = " (query count)" if QUERY_COUNT in res["text"][test] else ""
+            print(f"FAILED: /{module}:{test}{count}")
+        print(summary_line(res))
+        return 0 if res["has_stats"] and res["ran"] and not res["failed"] else 1
+    if not args.ours_log or not args.stock_log:
+        parser.error("OURS_LOG and STOCK_LOG are required")
+    ours, stock = read_log(args.ours_log), read_log(args.stock_log)
     expected = read_expected(args.expected) if args.expected else {}
     readme_text = None
     if args.readme:
         with open(args.readme, encoding="utf-8") as handle:
             readme_text = handle.read()
+    stock_failures, problems = check(ours, stock, expected, readme_text)
 
-    print(f"{'database':<8} {'tests':>6} {'passed':>7} {'failed':>7}")
-    for name, res in (("stock", stock), ("ours", ours)):
-        passed = res["ran"] - res["failed_count"]
-        print(f"{name:<8} {res['ran']:>6} {passed:>7} {res['failed_count']:>7}")
-    known = sorted(ours["failed"] & set(expected))
+    print(f"With our addons: {ours['ran']} tests, {len(ours['failed'])} failed")
+    print(
+        f"Re-run of those failures on stock: {stock['ran']} tests, "
+        f"{len(stock['failed'])} failed there too"
+    )
+    print(f"Stock failures, not ours ({len(stock_failures)}):")
+    for test in stock_failures:
+        print(f"  {test}")
+    known = sorted((set(ours["failed"]) - set(stock["failed"])) & set(expected))
     print(f"Expected differences, intended behaviour ({len(known)}):")
     for test in known:
         print(f"  {test}  # {expected[test]}")
-    problems = check(stock, ours, expected, readme_text)
     for problem in problems:
         print(f"PROBLEM: {problem}")
     print("Gate: " + ("FAILED" if problems else "passed (no new failure, no stale entry)"))
-    print(f"{ours['ran'] - ours['failed_count']} passed, {ours['failed_count']} failed")
+    print(summary_line(ours))
     return 1 if problems else 0
 
 

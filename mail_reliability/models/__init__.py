@@ -20,3 +20,4 @@ from . import mail_mail_input
 from . import res_partner
 from . import ir_mail_server_secrets
 from . import fetchmail_server
+from . import mail_followers

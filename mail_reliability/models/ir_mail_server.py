@@ -279,13 +279,18 @@ class IrMailServer(models.Model):
             batch = self.env.cr.cache.get(BATCH_KEY)
             known = batch["existing"] if batch is not None else {}
             if mail_server_id not in known:
-                known[mail_server_id] = self.sudo().browse(mail_server_id).exists() or None
+                # No exists(): that is a query per server and batch, and the id comes
+                # from mail.mail.mail_server_id (set null when the server is deleted).
+                known[mail_server_id] = self.sudo().browse(mail_server_id)
             return known[mail_server_id]
         if smtp_session is not None:
             server_id = getattr(smtp_session, "_mr_server_id", None)
             return self.sudo().browse(server_id) if server_id else None
         if smtp_server:
             return None
+        batch_server = self.env.context.get("mail_reliability_batch_server")
+        if batch_server is not None:  # chosen by mail.mail.send() for this batch
+            return self.sudo().browse(batch_server) if batch_server else None
         server, _smtp_from = self.sudo()._find_mail_server(message["From"])
         return server or None
 
@@ -345,7 +350,8 @@ class IrMailServer(models.Model):
         except OSError:
             port = None
         address = f"{host}:{port}" if host and port else host
-        server = self.sudo().browse(mail_server_id).exists() if mail_server_id else None
+        # connect() has just read this server (no exists(): one query per session).
+        server = self.sudo().browse(mail_server_id) if mail_server_id else None
         if not server and host:
             domain = [("smtp_host", "=", host)] + ([("smtp_port", "=", port)] if port else [])
             server = self.sudo().search(domain, limit=1)

@@ -31,6 +31,7 @@ from ..tools.smtp_status import (
     explain_failure,
 )
 from .ir_mail_server import CONNECT_KEY, MARKETING_KEY, outcome_register, trigger_cron_once
+from .mail_followers import FOLLOWER_STATUS_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -94,11 +95,13 @@ class MailMail(models.Model):
         help="The id the outgoing server gave this email (e.g. Postfix's 'queued as ...'): "
         "search the provider's logs with it",
     )
+    # Filled when the mail fails (_mr_set_recipient_domain), not on every new mail:
+    # a stored compute would cost two queries on each chatter post and template send.
     recipient_domain = fields.Char(
-        compute="_compute_recipient_domain",
-        store=True,
+        readonly=True,
+        copy=False,
         index="btree_not_null",
-        help="Domain of the first recipient, to group failures by provider",
+        help="Domain of the first recipient of a failed mail, to group failures by provider",
     )
 
     @api.depends("failure_type", "smtp_code", "smtp_status", "failure_reason")
@@ -107,14 +110,6 @@ class MailMail(models.Model):
             mail.failure_explanation = explain_failure(
                 mail.failure_type, mail.smtp_code, mail.smtp_status, mail.failure_reason
             )
-
-    @api.depends("email_to", "recipient_ids.email_normalized")
-    def _compute_recipient_domain(self):
-        for mail in self:
-            emails = tools.email_normalize_all(mail.email_to or "") + [
-                email for email in mail.recipient_ids.mapped("email_normalized") if email
-            ]
-            mail.recipient_domain = emails[0].rsplit("@", 1)[-1] if emails else False
 
     @api.model
     def _search(self, domain, offset=0, limit=None, order=None):
@@ -132,13 +127,30 @@ class MailMail(models.Model):
     def create(self, vals_list):
         mails = super().create(vals_list)
         mails._mr_trigger_queue_at_schedule()
+        mails.filtered(lambda m: m.failure_type)._mr_set_recipient_domain()
         return mails
 
     def write(self, vals):
         res = super().write(vals)
         if vals.get("scheduled_date"):
             self._mr_trigger_queue_at_schedule()
+        # Not on stock's transient 'exception' written before each send: on a failure.
+        if vals.get("failure_type"):
+            self._mr_set_recipient_domain()
         return res
+
+    def _mr_set_recipient_domain(self):
+        """A failed (or deferred) mail remembers the domain of its first recipient."""
+        by_domain = {}
+        for mail in self.sudo():
+            emails = tools.email_normalize_all(mail.email_to or "") + [
+                email for email in mail.recipient_ids.mapped("email_normalized") if email
+            ]
+            domain = emails[0].rsplit("@", 1)[-1] if emails else False
+            if domain != mail.recipient_domain:
+                by_domain.setdefault(domain, []).append(mail.id)
+        for domain, ids in by_domain.items():
+            self.sudo().browse(ids).write({"recipient_domain": domain})
 
     # ------------------------------------------------------------------
     # Actions (form, list, bulk)
@@ -208,15 +220,35 @@ class MailMail(models.Model):
         post_send_callback=None,
     ):
         """Send mail by mail, each under a row lock taken right before sending."""
-        batch = self.with_context(mail_reliability_collect_refusals=True)
+        context = {"mail_reliability_collect_refusals": True}
+        if isinstance(mail_server, models.BaseModel):
+            # send() already chose this batch's server (maybe none): the daily quota
+            # needs no second lookup when there is no SMTP session (test mode).
+            context["mail_reliability_batch_server"] = mail_server.id or 0
+        with_unfollow_link = self.filtered(
+            lambda m: m.body_html and "/mail/unfollow" in m.body_html
+        )
+        if with_unfollow_link:
+            # Stock reads the recipients' follower status once per batch: so do we
+            # (mail.followers serves it to each mail's stock _send below).
+            status = self.env["mail.followers"]._get_mail_recipients_follower_status(
+                with_unfollow_link.ids
+            )
+            context[FOLLOWER_STATUS_KEY] = (frozenset(with_unfollow_link.ids), frozenset(status))
+        batch = self.with_context(**context)
         Usage = self.env["mail.quota.usage"]
+        # Mail inserted by this very transaction (a chatter post or template sent at
+        # once) is invisible to every other one until commit: it needs no row lock.
+        # Known before the loop (stock's unlink of a sent mail empties the cache);
+        # none when committing per mail, which makes the rest visible.
+        unseen = set() if auto_commit else batch._mr_created_in_this_transaction()
         for position, mail_id in enumerate(batch.ids):
             Usage._expect_emails(len(batch.ids) - position)  # sizes the quota lease
             # Prefetch this mail only, as stock does: the queue cron commits after each
             # mail, which empties the cache, and a batch-wide prefetch would then re-read
             # every remaining mail of the batch (bodies included) for each mail sent.
             mail = batch.browse(mail_id)
-            if not mail._mr_lock_for_sending():
+            if mail_id not in unseen and not mail._mr_lock_for_sending():
                 continue
             # Read by ir.mail_server.send_email: bulk marketing yields to the reserve.
             self.env.cr.cache[MARKETING_KEY] = mail._mr_is_marketing()
@@ -287,6 +319,19 @@ class MailMail(models.Model):
         # When locked, the row is 'outgoing' in the database; a stale cached state
         # could only make stock skip the mail (sent next run), never send it twice.
         return locked
+
+    def _mr_created_in_this_transaction(self):
+        """The ids of these mails that the current transaction inserted, from the cache.
+
+        Odoo stamps ``create_date`` with the transaction's timestamp (``cr.now()``,
+        fixed for the whole transaction); a row committed by another transaction has
+        its own. Nothing is read: a mail whose stamp is not at hand is not counted.
+        """
+        now = getattr(self.env.cr, "_now", None)  # None: cr.now() not called yet
+        if now is None:
+            return set()
+        field = self._fields["create_date"]
+        return {mail.id for mail in self if self.env.cache.get(mail, field, None) == now}
 
     def _mr_fetch_locked(self):
         """Read this mail's prefetch group into the cache (what reading ``state``

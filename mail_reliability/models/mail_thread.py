@@ -22,6 +22,7 @@
   hard address failures reach stock's bounce counter (and blacklisting).
 """
 
+import contextlib
 import email
 import email.policy
 import logging
@@ -117,7 +118,7 @@ class MailThread(models.AbstractModel):
         frames.append(frame)
         try:
             try:
-                with self.env.cr.savepoint():
+                with self._mr_gateway_savepoint():
                     result = super().message_process(
                         model,
                         raw,
@@ -141,6 +142,23 @@ class MailThread(models.AbstractModel):
             return result
         finally:
             frames.pop()
+
+    @contextlib.contextmanager
+    def _mr_gateway_savepoint(self):
+        """A savepoint around stock's gateway that flushes the ORM but not the precommit
+        hooks on release: tracking (and the template mail it may send) is finalized
+        when the caller flushes or commits, as in stock, not inside message_process."""
+        cr = self.env.cr
+        cr.flush()  # earlier pending work and hooks, as a flushing savepoint does
+        savepoint = cr.savepoint(flush=False)
+        try:
+            yield
+            self.env.flush_all()
+        except Exception:
+            cr.clear()  # the cache and the hooks of the work rolled back
+            savepoint.close(rollback=True)
+            raise
+        savepoint.close(rollback=False)
 
     @api.model
     def message_route(self, message, message_dict, model=None, thread_id=None, custom_values=None):
