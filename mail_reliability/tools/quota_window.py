@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-DEFAULT_DAILY_LIMIT = 200
+DEFAULT_DAILY_LIMIT = 0  # no limit unless the administrator sets one
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_RESERVE_PERCENT = 20
 
