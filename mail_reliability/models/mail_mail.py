@@ -59,14 +59,20 @@ class MailMail(models.Model):
     _inherit = "mail.mail"
 
     failure_type = fields.Selection(selection_add=FAILURE_SELECTION)
+    # Remote servers' diagnostics: internal users only, as on mail.notification.
     smtp_code = fields.Integer(
-        "SMTP Code", readonly=True, copy=False, help="Basic SMTP reply code of the last failure"
+        "SMTP Code",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="Basic SMTP reply code of the last failure",
     )
     smtp_status = fields.Char(
         "SMTP Status",
         readonly=True,
         copy=False,
         index="btree_not_null",
+        groups="base.group_user",
         help="Enhanced status code (RFC 3463) of the last failure, e.g. 5.1.1",
     )
     retry_count = fields.Integer(
@@ -78,7 +84,9 @@ class MailMail(models.Model):
     first_attempt_date = fields.Datetime(
         readonly=True, copy=False, help="First failed attempt; the retry window starts here"
     )
-    failure_explanation = fields.Text(compute="_compute_failure_explanation")
+    failure_explanation = fields.Text(
+        compute="_compute_failure_explanation", groups="base.group_user"
+    )
     recipient_domain = fields.Char(
         compute="_compute_recipient_domain",
         store=True,

@@ -9,3 +9,5 @@ class MailingTrace(models.Model):
     _inherit = "mailing.trace"
 
     failure_type = fields.Selection(selection_add=[*FAILURE_TYPES.items(), QUOTA_FAILURE_TYPE])
+    # The remote server's reply: internal users only, as on mail.notification.
+    failure_reason = fields.Text(groups="base.group_user")
