@@ -29,3 +29,6 @@ from . import test_bad_input_soak
 from . import test_access
 from . import test_secrets
 from . import test_mail_input
+from . import test_log_search_paths
+from . import test_production_defaults
+from . import test_python_versions
