@@ -25,9 +25,8 @@ SECRET_KEY = re.compile(r"secret|token|key|pass", re.I)
 MIN_SECRET_LENGTH = 6
 # Values that are flags or settings, not secrets, whatever the key says
 _NOT_SECRET = re.compile(r"(?i:true|false|none|null|[+-]?\d{1,7}(?:\.\d+)?)")
-# Runs of base64 text, possibly wrapped over several lines (MIME: 76 columns)
-_B64_BLOCK = re.compile(rb"(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
-_B64_WRAPPED = re.compile(rb"(?:[A-Za-z0-9+/=]{16,}\r?\n)+[A-Za-z0-9+/=]{4,}")
+# A run of base64 text, possibly wrapped over several lines (MIME: 76 columns)
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/]{16,}={0,2}(?:\r?\n[A-Za-z0-9+/]{4,}={0,2})*")
 
 
 def is_secret_key(key):
@@ -76,30 +75,55 @@ class Redactor:
     def __bool__(self):
         return bool(self.secrets)
 
+    def _qp_view(self, data):
+        """``data`` decoded as quoted-printable (C speed), or ``None`` if it holds no ``=``."""
+        if b"=" not in data:
+            return None
+        try:
+            return binascii.a2b_qp(data)
+        except (binascii.Error, ValueError):
+            return None
+
+    def _contains(self, data):
+        """Whether ``data`` holds a secret, as is or quoted-printable encoded."""
+        if any(raw in data for raw in self._raw):
+            return True
+        view = self._qp_view(data)
+        return view is not None and any(raw in view for raw in self._raw)
+
     def _redact_plain(self, data):
         for form in self._plain:
             data = data.replace(form, REDACTED.encode())
-        for pattern in self._qp:
-            data = pattern.sub(REDACTED.encode(), data)
+        view = self._qp_view(data)
+        if view is not None and any(raw in view for raw in self._raw):
+            # only then the (slower) per-secret quoted-printable patterns
+            for pattern in self._qp:
+                data = pattern.sub(REDACTED.encode(), data)
         return data
 
-    def _holds_secret(self, data):
-        return any(raw in data for raw in self._raw) or any(p.search(data) for p in self._qp)
-
     def _redact_b64_block(self, match):
-        block = match.group(0)
-        compact = re.sub(rb"\s+", b"", block)
-        try:
-            decoded = base64.b64decode(compact, validate=True)
-        except (binascii.Error, ValueError):
+        return self._redact_b64(match.group(0))
+
+    def _redact_b64(self, block):
+        compact = block.translate(None, b" \t\r\n")
+        decoded = None
+        if not len(compact) % 4:
+            try:
+                decoded = base64.b64decode(compact, validate=True)
+            except (binascii.Error, ValueError):
+                decoded = None
+        if decoded is None:
+            # a text line glued to the end of the block: try without it
+            head, newline, _last = block.rstrip(b"\r\n").rpartition(b"\n")
+            if newline and len(head) >= 16:
+                return self._redact_b64(head.rstrip(b"\r")) + block[len(head.rstrip(b"\r")) :]
             return block
-        if not self._holds_secret(decoded):
+        if not self._contains(decoded):
             return block
         encoded = base64.b64encode(self._redact_plain(decoded))
-        newline = b"\r\n" if b"\r\n" in block else b"\n"
-        first_line = block.split(b"\n", 1)[0].rstrip(b"\r")
-        width = len(first_line) if b"\n" in block else 0
-        if width:
+        if b"\n" in block:
+            newline = b"\r\n" if b"\r\n" in block else b"\n"
+            width = len(block.split(b"\n", 1)[0].rstrip(b"\r"))
             encoded = newline.join(encoded[i : i + width] for i in range(0, len(encoded), width))
         return encoded
 
@@ -107,6 +131,5 @@ class Redactor:
         """``data`` (bytes) without any of the secrets."""
         if not self.secrets or not data:
             return data
-        data = _B64_WRAPPED.sub(self._redact_b64_block, data)
-        data = _B64_BLOCK.sub(self._redact_b64_block, data)
+        data = _B64_RUN.sub(self._redact_b64_block, data)
         return self._redact_plain(data)
