@@ -106,6 +106,9 @@ else:
         )
         mailing.action_put_in_queue()
 
+    # The demo shows the daily limit at work (a real database has none unless its
+    # administrator sets one: Settings > Emails > Daily Sending Limit).
+    ICP.set_param("mail_reliability.daily_limit", "200")
     ICP.set_param("mail_reliability.demo_loaded", fields.Datetime.now())
     env.cr.commit()
     notifs = env["mail.notification"].search([("res_partner_id", "in", (bad | good).ids)])

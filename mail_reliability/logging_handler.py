@@ -45,7 +45,7 @@ import os
 import re
 import shutil
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 DEFAULT_ROLLOVER_HOUR = 5
 DEFAULT_KEEP_DAYS = 30
@@ -54,14 +54,14 @@ _DATED = re.compile(r"\.(\d{4}-\d{2}-\d{2})\.gz$")
 
 def log_day(timestamp, hour=DEFAULT_ROLLOVER_HOUR):
     """The date of the log day holding ``timestamp`` (a day starts at ``hour`` UTC)."""
-    moment = datetime.fromtimestamp(timestamp, UTC) - timedelta(hours=hour)
+    moment = datetime.fromtimestamp(timestamp, timezone.utc) - timedelta(hours=hour)
     return moment.date()
 
 
 def next_rollover(timestamp, hour=DEFAULT_ROLLOVER_HOUR):
     """Timestamp of the first rotation time strictly after ``timestamp``."""
     day = log_day(timestamp, hour)
-    start = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+    start = datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
     return (start + timedelta(days=1)).timestamp()
 
 

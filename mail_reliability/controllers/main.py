@@ -8,7 +8,7 @@ from odoo import http
 from odoo.exceptions import AccessError, UserError
 from odoo.http import content_disposition, request
 
-from ..wizard.mail_support_bundle import eml_response_name, zip_files
+from ..wizard.mail_support_bundle import MAX_EML_RECORDS, eml_response_name, zip_files
 
 EML_MODELS = ("mail.mail", "mail.message")
 
@@ -27,6 +27,19 @@ class MailReliabilityDownloads(http.Controller):
             record_ids = [int(i) for i in ids.split(",") if i]
         except ValueError as exc:
             raise request.not_found() from exc
+        record_ids = list(dict.fromkeys(record_ids))
+        if len(record_ids) > MAX_EML_RECORDS:
+            # each .eml is rebuilt by the sending code: bound the work of one request
+            return request.make_response(
+                request.env._(
+                    "At most %(max)s emails can be downloaded at once (%(count)s asked). "
+                    "Select fewer emails.",
+                    max=MAX_EML_RECORDS,
+                    count=len(record_ids),
+                ),
+                headers=[("Content-Type", "text/plain; charset=utf-8")],
+                status=400,
+            )
         records = request.env[model].browse(record_ids).exists()
         if not records:
             raise request.not_found()

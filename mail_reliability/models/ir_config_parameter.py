@@ -3,7 +3,7 @@
 from odoo import _, api, models
 from odoo.exceptions import ValidationError
 
-from ..tools import quota_window, retention, retry_policy
+from ..tools import quota_window, redaction, retention, retry_policy
 
 PARSERS = {
     "mail_reliability.daily_limit": quota_window.parse_limit,
@@ -21,6 +21,24 @@ PARSERS = {
 
 class IrConfigParameter(models.Model):
     _inherit = "ir.config_parameter"
+
+    def export_data(self, fields_to_export):
+        """The value of a parameter whose key names a secret (secret, token, key,
+        pass) is exported as ``[redacted]``, as the mail servers' passwords are."""
+        result = super().export_data(fields_to_export)
+        columns = [i for i, path in enumerate(fields_to_export) if path in ("value", "value/id")]
+        rows = result.get("datas", [])
+        if not columns:
+            return result
+        # one row per parameter (no x2many to expand); if that ever changes, redact all
+        aligned = len(rows) == len(self)
+        for position, row in enumerate(rows):
+            if aligned and not redaction.is_secret_key(self[position].key):
+                continue
+            for index in columns:
+                if index < len(row) and row[index]:
+                    row[index] = redaction.REDACTED
+        return result
 
     @api.constrains("key", "value")
     def _check_mail_reliability_value(self):

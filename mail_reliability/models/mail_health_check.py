@@ -17,7 +17,7 @@ from markupsafe import Markup
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError
 
-from ..tools import dns_checks, health_rules
+from ..tools import dns_checks, health_rules, provider_limits
 from ..tools.dns_checks import ERROR, OK, WARNING, DnsUnavailable, Finding
 from .ir_cron import MINUTES_PER_UNIT
 
@@ -135,19 +135,36 @@ class MailHealthCheck(models.Model):
         return checks
 
     def _run_one(self, context):
+        """Run one check in its own savepoint: a check that fails (even on a database
+        error, which aborts the transaction) is rolled back alone and shown as an
+        error finding naming the exception; the other checks still run."""
         self.ensure_one()
         method = getattr(self, f"_check_{self.code}")
         try:
-            return method(context)
+            with self.env.cr.savepoint():
+                return method(context)
         except DnsUnavailable as exc:
             return Finding(
                 WARNING,
                 _("Could not check: %(error)s", error=exc),
                 _("Check the DNS resolver settings (Settings > Emails > Email Health)."),
             )
-        except Exception as exc:
+        except Exception as exc:  # one check never breaks the others
             _logger.exception("Email health check %s failed", self.code)
-            return Finding(WARNING, _("Could not check: %(error)s", error=exc))
+            message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            return Finding(
+                ERROR,
+                _(
+                    "The check failed: %(exception)s%(message)s",
+                    exception=type(exc).__name__,
+                    message=f": {message}" if message else "",
+                ),
+                _(
+                    "The server log holds the details (search it for 'Email health check "
+                    "%(code)s failed').",
+                    code=self.code,
+                ),
+            )
 
     def action_open_fix(self):
         self.ensure_one()
@@ -558,13 +575,48 @@ class MailHealthCheck(models.Model):
         Usage = self.env["mail.quota.usage"].sudo()
         if hasattr(Usage, "_health_summary"):
             summary = Usage._health_summary(days=7)
-            return Finding(
+            finding = Finding(
                 summary.get("status", OK),
                 summary.get("finding", ""),
                 summary.get("fix", ""),
                 details=summary.get("details", []),
             )
+            if finding.status == OK and not Usage._settings()[0]:
+                return self._quota_provider_suggestion(finding) or finding
+            return finding
         return self._quota_from_ledger(Usage)
+
+    def _quota_provider_suggestion(self, finding):
+        """No database limit, but an outgoing server of a provider with a known daily
+        limit and no limit of its own: suggest one (a warning, nothing is changed)."""
+        suggestions = []
+        for server in self.env["ir.mail_server"].sudo().search([("daily_limit", "=", 0)]):
+            presets = provider_limits.presets_for_host(server.smtp_host)
+            if presets:
+                suggestions.append(
+                    _(
+                        "%(server)s (%(host)s): %(presets)s",
+                        server=server.name,
+                        host=server.smtp_host,
+                        presets=_(" or ").join(p.label for p in presets),
+                    )
+                )
+        if not suggestions:
+            return None
+        return Finding(
+            WARNING,
+            _(
+                "No daily limit is set, but mail goes through a provider that limits "
+                "sending: %(servers)s.",
+                servers="; ".join(suggestions),
+            ),
+            _(
+                "Set the daily limit of your plan in Settings > Emails > Daily Sending Limit "
+                "(Provider Preset), or on the outgoing server: mail over the provider's limit "
+                "is refused by the provider instead of waiting for the next day."
+            ),
+            details=list(finding.details),
+        )
 
     def _quota_from_ledger(self, Usage):
         """Read a quota ledger with (day, used, limit)-like fields, whatever their names."""

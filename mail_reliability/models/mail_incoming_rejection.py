@@ -17,7 +17,7 @@ import email
 import email.policy
 import email.utils
 import logging
-from datetime import UTC, timedelta
+from datetime import timedelta, timezone
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
@@ -285,7 +285,7 @@ class MailIncomingRejection(models.Model):
         except (TypeError, ValueError, IndexError):
             return False
         if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
         return parsed
 
     @api.model

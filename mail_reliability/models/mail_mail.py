@@ -61,14 +61,20 @@ class MailMail(models.Model):
     _inherit = "mail.mail"
 
     failure_type = fields.Selection(selection_add=FAILURE_SELECTION)
+    # Remote servers' diagnostics: internal users only, as on mail.notification.
     smtp_code = fields.Integer(
-        "SMTP Code", readonly=True, copy=False, help="Basic SMTP reply code of the last failure"
+        "SMTP Code",
+        readonly=True,
+        copy=False,
+        groups="base.group_user",
+        help="Basic SMTP reply code of the last failure",
     )
     smtp_status = fields.Char(
         "SMTP Status",
         readonly=True,
         copy=False,
         index="btree_not_null",
+        groups="base.group_user",
         help="Enhanced status code (RFC 3463) of the last failure, e.g. 5.1.1",
     )
     retry_count = fields.Integer(
@@ -80,17 +86,21 @@ class MailMail(models.Model):
     first_attempt_date = fields.Datetime(
         readonly=True, copy=False, help="First failed attempt; the retry window starts here"
     )
-    failure_explanation = fields.Text(compute="_compute_failure_explanation")
+    failure_explanation = fields.Text(
+        compute="_compute_failure_explanation", groups="base.group_user"
+    )
     smtp_reply = fields.Char(
         "Relay Reply",
         readonly=True,
         copy=False,
+        groups="base.group_user",
         help="The outgoing server's reply when it accepted this email",
     )
     smtp_queue_id = fields.Char(
         "Relay Queue ID",
         readonly=True,
         copy=False,
+        groups="base.group_user",
         index="btree_not_null",
         help="The id the outgoing server gave this email (e.g. Postfix's 'queued as ...'): "
         "search the provider's logs with it",

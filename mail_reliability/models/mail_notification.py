@@ -53,8 +53,9 @@ class MailNotification(models.Model):
             )
 
     # Delayed delivery reported by a DSN (Action: delayed): a warning, not a failure.
-    delivery_warning = fields.Char(readonly=True, copy=False)
-    delivery_warning_date = fields.Datetime(readonly=True, copy=False)
+    # A remote server's diagnostic, like failure_reason: internal users only.
+    delivery_warning = fields.Char(readonly=True, copy=False, groups="base.group_user")
+    delivery_warning_date = fields.Datetime(readonly=True, copy=False, groups="base.group_user")
 
     def _to_store(self, store, /):
         result = super()._to_store(store)

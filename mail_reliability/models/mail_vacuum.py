@@ -3,7 +3,9 @@
 """Housekeeping: retention rules applied in small, short transactions.
 
 Stock Odoo keeps failed, cancelled and archived (``auto_delete=False``)
-outgoing mail forever. Each retention rule here names a model, the date that
+outgoing mail forever. Failed and cancelled mail have a retention by default;
+sent mail kept on purpose (``auto_delete=False``) only when the administrator
+sets one (``mail_reliability.vacuum_sent_days``, default 0 = keep). Each retention rule here names a model, the date that
 starts its clock, the system parameter holding the number of days and an
 extra domain. ``_vacuum_rules()`` is the hook: another module adds its own
 rule by extending it with ``super()``; a rule whose model is not installed is
@@ -56,7 +58,9 @@ class MailReliabilityVacuum(models.AbstractModel):
                 "model": "mail.mail",
                 "date_field": "write_date",
                 "param": "mail_reliability.vacuum_sent_days",
-                "default_days": 30,
+                # the sender chose to keep these ("Auto Delete" off, "Keep Archives"):
+                # kept unless the administrator opts in to a retention
+                "default_days": 0,
                 "domain": [("state", "=", "sent"), ("auto_delete", "=", False)],
             },
             {

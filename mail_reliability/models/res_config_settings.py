@@ -21,7 +21,7 @@ _logger = logging.getLogger(__name__)
 
 QUEUE_CRON_XMLID = "mail.ir_cron_mail_scheduler_action"
 RETENTION_FIELDS = {
-    "mail_reliability_vacuum_sent_days": ("mail_reliability.vacuum_sent_days", 30),
+    "mail_reliability_vacuum_sent_days": ("mail_reliability.vacuum_sent_days", 0),
     "mail_reliability_vacuum_cancel_days": ("mail_reliability.vacuum_cancel_days", 30),
     "mail_reliability_vacuum_exception_days": ("mail_reliability.vacuum_exception_days", 90),
 }
@@ -41,8 +41,9 @@ class ResConfigSettings(models.TransientModel):
     )
     mail_reliability_vacuum_sent_days = fields.Integer(
         "Keep Sent Emails (days)",
-        help="Sent emails kept in the queue (not auto-deleted) are removed after this many "
-        "days. 0 keeps them forever. The chatter message is always kept.",
+        help="Sent emails kept on purpose (template with 'Auto Delete' off, mailing with "
+        "'Keep Archives') are removed after this many days. 0, the default, keeps them "
+        "forever. The chatter message is always kept.",
     )
     mail_reliability_vacuum_cancel_days = fields.Integer(
         "Keep Cancelled Emails (days)",

@@ -34,11 +34,15 @@ class ResConfigSettings(models.TransientModel):
     )
     mr_log_file = fields.Char(
         "Log File",
-        config_parameter="mail_reliability.log_file",
-        help="Log file searched by the log search and the support bundle. Empty: Odoo's "
-        "--logfile.",
+        compute="_compute_mr_log_file",
+        help="Odoo's own log file (logfile of the server configuration), searched with its "
+        "rotated copies by the log search and the support bundle. No other file is read.",
     )
     mr_health_summary = fields.Char("Email Health", compute="_compute_mr_health_summary")
+
+    def _compute_mr_log_file(self):
+        for settings in self:
+            settings.mr_log_file = self.env["mail.log.search"]._log_file_shown()
 
     @api.depends("company_id")
     def _compute_mr_health_summary(self):

@@ -4,8 +4,10 @@ from odoo import api, fields, models
 
 from odoo.addons.base.models.res_partner import _tz_get
 
+from ..tools import provider_limits, quota_window
+
 QUOTA_INTEGER_PARAMS = {
-    "mr_daily_limit": ("mail_reliability.daily_limit", 200),
+    "mr_daily_limit": ("mail_reliability.daily_limit", quota_window.DEFAULT_DAILY_LIMIT),
     "mr_transactional_reserve": ("mail_reliability.transactional_reserve", 20),
 }
 
@@ -19,7 +21,13 @@ class ResConfigSettings(models.TransientModel):
 
     mr_daily_limit = fields.Integer(
         "Daily Sending Limit",
-        help="Emails the database may hand to SMTP servers per day (0: no limit).",
+        help="Emails the database may hand to SMTP servers per day (0: no limit, the default).",
+    )
+    mr_daily_limit_preset = fields.Selection(
+        [(preset.code, preset.label) for preset in provider_limits.PRESETS],
+        "Provider Preset",
+        help="Fills in the daily limit your provider documents (see the module's "
+        "configuration notes for the sources). Check your own plan: providers change them.",
     )
     mr_quota_timezone = fields.Selection(
         _tz_get,
@@ -50,6 +58,12 @@ class ResConfigSettings(models.TransientModel):
             settings.mr_quota_percent = 100.0 * used / limit if limit else 0.0
             settings.mr_quota_reset = reset
             settings.mr_quota_server_ids = servers
+
+    @api.onchange("mr_daily_limit_preset")
+    def _onchange_mr_daily_limit_preset(self):
+        preset = provider_limits.PRESETS_BY_CODE.get(self.mr_daily_limit_preset)
+        if preset:
+            self.mr_daily_limit = preset.daily_limit
 
     @api.model
     def get_values(self):

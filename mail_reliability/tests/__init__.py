@@ -34,3 +34,6 @@ from . import test_mail_incoming_abuse
 from . import test_smtp_reply
 from . import test_relay_reply
 from . import test_mta_postfix
+from . import test_log_search_paths
+from . import test_production_defaults
+from . import test_python_versions

@@ -7,7 +7,7 @@ import logging
 import logging.handlers
 import os
 import tempfile
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 from odoo.tests import BaseCase, tagged
 
@@ -16,7 +16,7 @@ from ..tools import log_search
 
 
 def ts(*args):
-    return datetime(*args, tzinfo=UTC).timestamp()
+    return datetime(*args, tzinfo=timezone.utc).timestamp()
 
 
 class FakeClock:

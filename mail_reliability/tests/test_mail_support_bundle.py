@@ -9,11 +9,21 @@ import io
 import os
 import tempfile
 import zipfile
+from unittest.mock import patch
 
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import config
 
 from .common import SmtpSinkCase
+
+
+def use_logfile(case, path):
+    """Odoo's own log file is ``path`` for the rest of the test."""
+    patcher = patch.dict(config.options, {"logfile": path})
+    patcher.start()
+    case.addCleanup(patcher.stop)
+
 
 PLANTED = "Pl4nted-S3cret-pw!"
 COMPARED_HEADERS = (
@@ -129,7 +139,7 @@ class TestMailSupportBundle(SmtpSinkCase):
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         logfile = os.path.join(tmp.name, "odoo.log")
-        self.env["ir.config_parameter"].set_param("mail_reliability.log_file", logfile)
+        use_logfile(self, logfile)
         self.env.user.tz = "Europe/Brussels"
         mail = self.create_outgoing_mail(
             "unknown-dan@dest.test",
@@ -196,7 +206,7 @@ class TestMailSupportBundle(SmtpSinkCase):
         logfile = os.path.join(tmp.name, "odoo.log")
         with open(logfile, "w", encoding="utf-8") as fh:
             fh.write("line about <abc@corp.test>\nnothing\n")
-        self.env["ir.config_parameter"].set_param("mail_reliability.log_file", logfile)
+        use_logfile(self, logfile)
         search = self.env["mail.log.search"].create({"query": "ABC@corp.test"})
         search.action_search()
         self.assertEqual(search.match_count, 1)

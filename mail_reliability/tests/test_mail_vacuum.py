@@ -43,7 +43,31 @@ class TestMailVacuum(TransactionCase):
         self.env.invalidate_all()
         return mails.exists()
 
+    def test_sent_mail_kept_on_purpose_is_kept_by_default(self):
+        """auto_delete off ("Auto Delete" unticked, "Keep Archives"): the sender chose to
+        keep it, so no retention applies until the administrator sets one."""
+        params = self.env["ir.config_parameter"].sudo()
+        self.assertEqual(params.get_param("mail_reliability.vacuum_sent_days"), "0")
+        self.assertEqual(
+            self.env["res.config.settings"].create({}).mail_reliability_vacuum_sent_days, 0
+        )
+        kept = self._mails(3, "sent", 4000)
+        old_cancel = self._mails(1, "cancel", 31)
+        old_exception = self._mails(1, "exception", 91)
+        self._vacuum_all()
+        self.assertEqual(self._alive(kept), kept)
+        self.assertFalse(self._alive(old_cancel + old_exception), "the other rules still apply")
+        # Without the parameter at all (deleted by hand), the code's default also keeps it.
+        params.search([("key", "=", "mail_reliability.vacuum_sent_days")]).unlink()
+        self._vacuum_all()
+        self.assertEqual(self._alive(kept), kept)
+        # Opt-in: a retention set by the administrator applies.
+        params.set_param("mail_reliability.vacuum_sent_days", "30")
+        self._vacuum_all()
+        self.assertFalse(self._alive(kept))
+
     def test_each_retention_deletes_exactly_the_rows_past_it(self):
+        self.env["ir.config_parameter"].sudo().set_param("mail_reliability.vacuum_sent_days", "30")
         old_sent = self._mails(3, "sent", 31)
         young_sent = self._mails(2, "sent", 29)
         old_sent_auto = self._mails(2, "sent", 400, auto_delete=True)

@@ -234,7 +234,10 @@ print("done", flush=True)
 class TestDailyLimitConcurrency(BaseCase):
     """Two real Odoo processes send at the limit edge: never one mail too many.
 
-    Commits (the workers are separate processes); cleans up in ``finally``.
+    Commits (the workers are separate processes), so it uses a ledger of its own:
+    the limit is the daily limit of a server created here, which does not count
+    toward the database's limit. Cleans up in ``finally`` exactly what it created
+    (its server, its mails, its server's ledger row), nothing else.
     """
 
     def test_two_processes_never_overshoot(self):
@@ -243,8 +246,6 @@ class TestDailyLimitConcurrency(BaseCase):
         with SmtpSink() as sink, tempfile.TemporaryDirectory() as tmp:
             with registry.cursor() as cr:
                 env = api.Environment(cr, api.SUPERUSER_ID, {})
-                old_limit = env["ir.config_parameter"].get_param("mail_reliability.daily_limit")
-                env["ir.config_parameter"].set_param("mail_reliability.daily_limit", str(limit))
                 server = env["ir.mail_server"].create(
                     {
                         "name": "concurrency sink",
@@ -252,6 +253,8 @@ class TestDailyLimitConcurrency(BaseCase):
                         "smtp_port": sink.port,
                         "smtp_encryption": "none",
                         "sequence": 0,
+                        "daily_limit": limit,
+                        "use_database_quota": False,
                     }
                 )
                 mails = env["mail.mail"].create(
@@ -268,7 +271,9 @@ class TestDailyLimitConcurrency(BaseCase):
                     ]
                 )
                 ids, server_id = mails.ids, server.id
-                cr.execute("DELETE FROM mail_quota_usage")
+                scope = f"server_{server_id}"
+                cr.execute("SELECT count(*) FROM mail_quota_usage WHERE scope = %s", [scope])
+                self.assertEqual(cr.fetchone()[0], 0, "a new server starts with no ledger row")
             go = os.path.join(tmp, "go")
             env_vars = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(odoo.__file__)))
             args = [config.rcfile, get_db_name(), ",".join(map(str, ids)), go]
@@ -297,7 +302,8 @@ class TestDailyLimitConcurrency(BaseCase):
                     states = env["mail.mail"].browse(ids).mapped("state")
                     self.assertEqual(states.count("sent"), limit)
                     self.assertEqual(states.count("exception"), total - limit)
-                    self.assertEqual(env["mail.quota.usage"]._usage_today()[0], limit)
+                    server = env["ir.mail_server"].browse(server_id)
+                    self.assertEqual(env["mail.quota.usage"]._usage_today(server)[0], limit)
             finally:
                 for worker in workers:
                     if worker.poll() is None:
@@ -305,11 +311,8 @@ class TestDailyLimitConcurrency(BaseCase):
                 with registry.cursor() as cr:
                     env = api.Environment(cr, api.SUPERUSER_ID, {})
                     env["mail.mail"].browse(ids).unlink()
+                    cr.execute("DELETE FROM mail_quota_usage WHERE scope = %s", [scope])
                     env["ir.mail_server"].browse(server_id).unlink()
-                    cr.execute("DELETE FROM mail_quota_usage")
-                    env["ir.config_parameter"].set_param(
-                        "mail_reliability.daily_limit", old_limit or "200"
-                    )
 
 
 @tagged("mail_reliability", "post_install", "-at_install")

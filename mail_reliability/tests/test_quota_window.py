@@ -30,7 +30,7 @@ class TestQuotaWindow(BaseCase):
         self.assertEqual(day.reset - day.start, datetime(2026, 1, 2) - datetime(2026, 1, 1, 1))
 
     def test_parse_settings(self):
-        self.assertEqual(qw.parse_limit(None), 200)
+        self.assertEqual(qw.parse_limit(None), 0, "no limit unless configured")
         self.assertEqual(qw.parse_limit(" 50 "), 50)
         self.assertEqual(qw.parse_limit("0"), 0)
         for bad in ("-1", "abc", "1.5"):

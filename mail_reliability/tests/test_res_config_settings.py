@@ -25,14 +25,15 @@ class TestMailReliabilitySettings(TransactionCase):
         settings = self.env["res.config.settings"].create({})
         self.assertEqual(settings.mail_queue_interval_minutes, 60)
         self.assertEqual(settings.mail_queue_interval_recommended, 15)
-        self.assertEqual(settings.mail_reliability_vacuum_sent_days, 30)
+        # sent mail kept on purpose (auto_delete off): no retention unless opted in
+        self.assertEqual(settings.mail_reliability_vacuum_sent_days, 0)
         self.assertEqual(settings.mail_reliability_vacuum_cancel_days, 30)
         self.assertEqual(settings.mail_reliability_vacuum_exception_days, 90)
         settings.execute()
         self.assertEqual(
             (self.queue_cron.interval_number, self.queue_cron.interval_type), (1, "hours")
         )
-        self.assertEqual(self.params.get_param("mail_reliability.vacuum_sent_days"), "30")
+        self.assertEqual(self.params.get_param("mail_reliability.vacuum_sent_days"), "0")
 
     def test_queue_interval_is_written_to_the_cron(self):
         self._save(mail_queue_interval_minutes=15)
@@ -85,7 +86,7 @@ class TestMailReliabilitySettings(TransactionCase):
         settings = self.env["res.config.settings"].create({})
         with self.assertRaises(ValidationError):
             settings.write({"mail_queue_interval_minutes": "every 15"})
-        self.assertEqual(self.params.get_param("mail_reliability.vacuum_sent_days"), "30")
+        self.assertEqual(self.params.get_param("mail_reliability.vacuum_sent_days"), "0")
 
     def test_settings_view_shows_the_fields(self):
         arch = self.env["res.config.settings"].get_view(view_type="form")["arch"]

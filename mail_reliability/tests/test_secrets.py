@@ -23,7 +23,7 @@ from aiosmtpd.smtp import AuthResult
 
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
-from odoo.tools import mute_logger
+from odoo.tools import config, mute_logger
 
 from .common import SmtpSinkCase
 from .dns_peer import DnsPeer
@@ -247,9 +247,11 @@ class TestSecrets(SmtpSinkCase):
                     f"pass={SMTP_SECRET} to smtp\n"
                     f"2026-11-10 10:00:01,000 1 INFO db odoo.x: imap login {FETCH_SECRET}\n"
                 )
-            self.env["ir.config_parameter"].sudo().set_param("mail_reliability.log_file", path)
-            search = self.env["mail.log.search"].with_user(self.admin).create({"query": "odoo.x"})
-            search.action_search()
+            with patch.dict(config.options, {"logfile": path}):
+                search = (
+                    self.env["mail.log.search"].with_user(self.admin).create({"query": "odoo.x"})
+                )
+                search.action_search()
             self.assertEqual(search.match_count, 2)
             self.assert_clean(search.result, "log search result")
 

@@ -38,12 +38,51 @@ class LogSearchResult:
     errors: list = field(default_factory=list)
 
 
+class LogPathRefused(ValueError):
+    """The requested file is not Odoo's own log file."""
+
+
+def resolve_logfile(configured, requested=None):
+    """The log file a search may read: Odoo's own ``configured`` log file, resolved.
+
+    ``requested`` (a system parameter, i.e. data anybody with database access can
+    write) may only name that same file: ``/etc/passwd``, ``odoo.conf``, a path
+    with ``..`` or a symbolic link to another file is refused with
+    :class:`LogPathRefused`, and nothing is read. ``None`` when no log file is
+    configured.
+    """
+    if not configured:
+        if requested:
+            raise LogPathRefused(
+                f"{requested!r} is not Odoo's log file: Odoo writes no log file "
+                "(no logfile in its configuration)"
+            )
+        return None
+    base = os.path.realpath(os.path.abspath(configured))
+    if requested and str(requested).strip():
+        wanted = str(requested).strip()
+        if not os.path.isabs(wanted) or os.path.realpath(wanted) != base:
+            raise LogPathRefused(
+                f"{wanted!r} is not Odoo's log file ({configured}): only the log file of "
+                "the server configuration (logfile) and its rotated copies are searched"
+            )
+    return base
+
+
 def log_files(logfile):
-    """The log files of ``logfile`` (its rotated siblings included), newest first."""
+    """The log files of ``logfile`` (its rotated siblings included), newest first.
+
+    A sibling that is a symbolic link, or not a regular file, is skipped: only
+    files that really are ``logfile`` or its rotated copies are read.
+    """
     if not logfile:
         return []
     base = os.path.abspath(logfile)
-    candidates = [p for p in glob.glob(glob.escape(base) + "*") if os.path.isfile(p)]
+    candidates = [
+        p
+        for p in glob.glob(glob.escape(base) + "*")
+        if (p == base or not os.path.islink(p)) and os.path.isfile(p)
+    ]
 
     def rank(path):
         suffix = path[len(base) :]

@@ -8,10 +8,10 @@ Pure Python (stdlib ``zoneinfo``), no Odoo import.
 import functools
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-DEFAULT_DAILY_LIMIT = 200
+DEFAULT_DAILY_LIMIT = 0  # no limit unless the administrator sets one
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_RESERVE_PERCENT = 20
 
@@ -80,13 +80,13 @@ def _known_timezones():
 def quota_day(now, tz_name=DEFAULT_TIMEZONE):
     """The quota day containing ``now`` (naive UTC): midnight to midnight in ``tz_name``."""
     zone = ZoneInfo(tz_name)
-    local = now.replace(tzinfo=UTC).astimezone(zone)
+    local = now.replace(tzinfo=timezone.utc).astimezone(zone)
     day = local.date()
     start_local = datetime.combine(day, time.min, tzinfo=zone)
     reset_local = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
 
     def to_utc(moment):
-        return moment.astimezone(UTC).replace(tzinfo=None)
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
     return QuotaDay(day=day, start=to_utc(start_local), reset=to_utc(reset_local))
 

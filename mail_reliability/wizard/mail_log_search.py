@@ -1,6 +1,11 @@
 # Copyright 2026 mail_reliability contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Search the server log files (``odoo.log*``, gzipped ones included)."""
+"""Search the server log files (``odoo.log*``, gzipped ones included).
+
+Only Odoo's own log file (``logfile`` of the server configuration) and its
+rotated siblings are read. The system parameter ``mail_reliability.log_file``
+may only name that same file: anything else is refused and nothing is read.
+"""
 
 import os
 
@@ -21,7 +26,7 @@ class MailLogSearch(models.TransientModel):
     query = fields.Char(
         required=True, help="A Message-Id, an email address or any text (not a pattern)"
     )
-    log_file = fields.Char(readonly=True, default=lambda self: self._log_file())
+    log_file = fields.Char(readonly=True, default=lambda self: self._log_file_shown())
     max_mb = fields.Integer(
         "Read at most (MB)",
         default=lambda self: self._max_bytes() // (1024 * 1024),
@@ -34,12 +39,30 @@ class MailLogSearch(models.TransientModel):
 
     @api.model
     def _log_file(self):
-        """The configured log file: ``mail_reliability.log_file`` or Odoo's ``logfile``."""
-        return (
-            self.env["ir.config_parameter"].sudo().get_param("mail_reliability.log_file")
-            or config.get("logfile")
-            or False
-        )
+        """Odoo's own log file (``logfile``), resolved; ``False`` when there is none.
+
+        Raises ``UserError`` when ``mail_reliability.log_file`` names another file.
+        """
+        requested = self.env["ir.config_parameter"].sudo().get_param("mail_reliability.log_file")
+        try:
+            return log_search.resolve_logfile(config.get("logfile"), requested) or False
+        except log_search.LogPathRefused as exc:
+            raise UserError(
+                _(
+                    "The log search reads only Odoo's own log file. The system parameter "
+                    "mail_reliability.log_file names another file, so nothing was read: "
+                    "%(reason)s. Delete the parameter or set it to the logfile of the "
+                    "server configuration.",
+                    reason=exc,
+                )
+            ) from exc
+
+    @api.model
+    def _log_file_shown(self):
+        try:
+            return self._log_file()
+        except UserError:
+            return False
 
     @api.model
     def _max_bytes(self):
@@ -82,7 +105,7 @@ class MailLogSearch(models.TransientModel):
             raise UserError(
                 _(
                     "No log file is configured. Start Odoo with --logfile (or logfile in "
-                    "odoo.conf), or set the system parameter mail_reliability.log_file."
+                    "odoo.conf)."
                 )
             )
         paths = log_search.log_files(logfile)

@@ -3,6 +3,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+PREVIEW_SIZE = 80
+
 
 class MailMailRetryWizard(models.TransientModel):
     """Requeue failed mail chosen by failure type, recipient domain and date range."""
@@ -21,7 +23,12 @@ class MailMailRetryWizard(models.TransientModel):
         help="Mail refused because the address does not exist will most likely fail again "
         "and hurts the sender reputation. Tick only after correcting the addresses.",
     )
-    mail_ids = fields.Many2many("mail.mail", compute="_compute_mail_ids", string="Emails")
+    mail_ids = fields.Many2many(
+        "mail.mail",
+        compute="_compute_mail_ids",
+        string="Emails",
+        help="The most recent matching emails (a preview: at most 80 are shown)",
+    )
     mail_count = fields.Integer(compute="_compute_mail_ids")
     recipient_failure_count = fields.Integer(compute="_compute_mail_ids")
 
@@ -31,12 +38,16 @@ class MailMailRetryWizard(models.TransientModel):
 
     @api.depends("failure_type", "recipient_domain", "date_from", "date_to")
     def _compute_mail_ids(self):
+        # Counted in SQL: the failed queue can hold many thousand mails, never read whole.
+        Mail = self.env["mail.mail"]
         for wizard in self:
-            mails = self.env["mail.mail"].search(wizard._domain())
-            wizard.mail_ids = mails
-            wizard.mail_count = len(mails)
-            wizard.recipient_failure_count = len(
-                mails.filtered(lambda m: m.failure_type == "mail_smtp_recipient")
+            domain = wizard._domain()
+            wizard.mail_ids = Mail.search(
+                domain, limit=PREVIEW_SIZE, order="create_date desc, id desc"
+            )
+            wizard.mail_count = Mail.search_count(domain)
+            wizard.recipient_failure_count = Mail.search_count(
+                [*domain, ("failure_type", "=", "mail_smtp_recipient")]
             )
 
     @api.constrains("date_from", "date_to")
@@ -63,19 +74,21 @@ class MailMailRetryWizard(models.TransientModel):
         return self._action_retry()
 
     def _action_retry(self):
-        mails = self.env["mail.mail"].search(self._domain())
-        if not mails:
-            raise UserError(_("No failed email matches these criteria."))
-        rejected = mails.filtered(lambda m: m.failure_type == "mail_smtp_recipient")
+        Mail = self.env["mail.mail"]
+        domain = self._domain()
+        rejected = Mail.search_count([*domain, ("failure_type", "=", "mail_smtp_recipient")])
         if rejected and not self.confirm_recipient_failures:
             raise UserError(
                 _(
                     "%(count)s of these emails were refused because the recipient address does "
                     "not exist. Retrying them will fail again and hurts your sender reputation. "
                     "Correct the addresses, or tick 'Also retry rejected addresses' to confirm.",
-                    count=len(rejected),
+                    count=rejected,
                 )
             )
+        mails = Mail.search(domain)
+        if not mails:
+            raise UserError(_("No failed email matches these criteria."))
         mails.action_retry()
         return {
             "type": "ir.actions.client",

@@ -6,12 +6,13 @@ The .eml of an outgoing ``mail.mail`` is built exactly as ``_send`` builds
 it (``_prepare_outgoing_list`` + ``ir.mail_server.build_email``) and then
 passed through ``_prepare_email_message`` with the server that would be
 used, so From rewriting, Return-Path and Bcc removal match what goes on the
-wire.  Only the Date header differs from the copy actually sent.
+wire.  It is rebuilt at download time, not the bytes that were sent (those are
+not kept): the Date header and MIME boundaries differ, and attachments are
+read as they are now.
 """
 
 import base64
 import io
-import json
 import logging
 import re
 import zipfile
@@ -25,13 +26,15 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools.mail import email_split_and_format
 
-from ..tools import log_search
+from ..tools import log_search, redaction
 
 _logger = logging.getLogger(__name__)
 
 SECRET_FIELD_NAMES = re.compile(r"pass|secret|token|key|credential|certificate", re.I)
 SETTINGS_KEYS_PREFIXES = ("mail.", "mail_reliability.")
 REDACTED = "[redacted]"
+# One .eml download rebuilds each email with the sending code: at most this many at once.
+MAX_EML_RECORDS = 100
 
 CHECKLIST = (
     "Is this a notification message from a reply being received in Odoo?",
@@ -121,6 +124,15 @@ class MailSupportBundle(models.TransientModel):
         check_admin(self.env)
         if not records:
             raise UserError(_("Select at least one email."))
+        if len(records) > MAX_EML_RECORDS:
+            raise UserError(
+                _(
+                    "At most %(max)s emails can be downloaded at once (%(count)s selected). "
+                    "Select fewer emails.",
+                    max=MAX_EML_RECORDS,
+                    count=len(records),
+                )
+            )
         ids = ",".join(str(i) for i in records.ids)
         return {
             "type": "ir.actions.act_url",
@@ -132,9 +144,10 @@ class MailSupportBundle(models.TransientModel):
     # .eml
     # ------------------------------------------------------------------
     @api.model
-    def _eml_files(self, records):
+    def _eml_files(self, records, redactor=None):
         """``[(filename, bytes)]`` for mail.mail or mail.message records."""
         check_admin(self.env)
+        redactor = redactor if redactor is not None else self._redactor()
         files = []
         for record in records.sudo():
             if record._name == "mail.mail":
@@ -150,7 +163,7 @@ class MailSupportBundle(models.TransientModel):
                     data = message.as_bytes(policy=email_policy.SMTP)
                 suffix = f"-{index}" if len(messages) > 1 else ""
                 # the same redaction as the bundle: a downloaded .eml is shared just as often
-                files.append((f"{prefix}{suffix}.eml", self._redact_bytes(data)))
+                files.append((f"{prefix}{suffix}.eml", redactor.redact(data)))
         return files
 
     @api.model
@@ -322,25 +335,31 @@ class MailSupportBundle(models.TransientModel):
     def _build_bundle(self):
         self.ensure_one()
         mails, messages, record = self._bundle_subjects()
+        redactor = self._redactor()  # the secrets are read once per bundle
         buffer = io.BytesIO()
         notes = []
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             subjects = mails or messages.filtered(lambda m: m.message_type != "notification")
             for subject in subjects:
                 try:
-                    for name, data in self._eml_files(subject):
-                        archive.writestr(name, self._redact_bytes(data))
+                    for name, data in self._eml_files(subject, redactor=redactor):
+                        archive.writestr(name, data)
                 except UserError as exc:
                     notes.append(str(exc))
             for name, data in self._dsn_files(mails, messages):
-                archive.writestr(name, self._redact_bytes(data))
+                archive.writestr(name, redactor.redact(data))
             report = self._report_text(mails, messages, record, notes)
-            archive.writestr("report.txt", self._redact_bytes(report.encode()))
+            archive.writestr("report.txt", redactor.redact(report.encode()))
         return buffer.getvalue()
 
     @api.model
     def _secrets(self):
-        """Every secret the database holds for mail; they never enter a bundle."""
+        """Every secret the database holds for mail; they never enter a bundle.
+
+        Mail server passwords (and any field of theirs named like a secret), and
+        the value of every system parameter whose key contains secret, token, key
+        or pass (a flag such as ``True`` or a small number is not a secret).
+        """
         secrets = set()
         for model_name in ("ir.mail_server", "fetchmail.server"):
             if model_name not in self.env:
@@ -353,25 +372,23 @@ class MailSupportBundle(models.TransientModel):
             ]
             for values in Model.search([]).read(names):
                 secrets.update(v for k, v in values.items() if k != "id" and v and len(v) >= 4)
-        for param in (
-            self.env["ir.config_parameter"]
-            .sudo()
-            .search([("key", "=ilike", "%pass%")])
-            .filtered(lambda p: p.value and len(p.value) >= 4)
-        ):
-            secrets.add(param.value)
+        self.env.cr.execute("SELECT key, value FROM ir_config_parameter")
+        secrets.update(
+            value
+            for key, value in self.env.cr.fetchall()
+            if redaction.is_secret_key(key) and redaction.is_secret_value(value)
+        )
         return secrets
 
     @api.model
-    def _redact_bytes(self, data):
-        for secret in sorted(self._secrets(), key=len, reverse=True):
-            for encoded in {
-                secret.encode(),
-                base64.b64encode(secret.encode()),
-                json.dumps(secret)[1:-1].encode(),
-            }:
-                data = data.replace(encoded, REDACTED.encode())
-        return data
+    def _redactor(self):
+        """A :class:`~..tools.redaction.Redactor` over :meth:`_secrets`; build it once
+        and pass it to every file of one download."""
+        return redaction.Redactor(self._secrets())
+
+    @api.model
+    def _redact_bytes(self, data, redactor=None):
+        return (redactor if redactor is not None else self._redactor()).redact(data)
 
     @api.model
     def _dsn_files(self, mails, messages):
@@ -504,10 +521,13 @@ class MailSupportBundle(models.TransientModel):
     @api.model
     def _report_log_lines(self, message_ids):
         lines = ["Related log lines (by Message-Id)"]
-        logfile = self.env["mail.log.search"]._log_file()
+        try:
+            logfile = self.env["mail.log.search"]._log_file()
+        except UserError as exc:
+            return [*lines, f"  not searched: {exc}", ""]
         paths = log_search.log_files(logfile)
         if not paths:
-            return [*lines, "  no log file configured (logfile / mail_reliability.log_file)", ""]
+            return [*lines, "  no log file configured (logfile of the server configuration)", ""]
         max_bytes = self.env["mail.log.search"]._max_bytes()
         for message_id in dict.fromkeys(message_ids):
             result = log_search.search_logs(paths, message_id.strip("<>"), max_bytes=max_bytes)

@@ -9,16 +9,20 @@ class MailingTrace(models.Model):
     _inherit = "mailing.trace"
 
     failure_type = fields.Selection(selection_add=[*FAILURE_TYPES.items(), QUOTA_FAILURE_TYPE])
+    # The remote server's reply: internal users only, as on mail.notification.
+    failure_reason = fields.Text(groups="base.group_user")
     smtp_reply = fields.Char(
         "Relay Reply",
         readonly=True,
         copy=False,
+        groups="base.group_user",
         help="The outgoing server's reply when it accepted this email",
     )
     smtp_queue_id = fields.Char(
         "Relay Queue ID",
         readonly=True,
         copy=False,
+        groups="base.group_user",
         index="btree_not_null",
         help="The id the outgoing server gave this email (e.g. Postfix's 'queued as ...'): "
         "search the provider's logs with it",

@@ -6,3 +6,4 @@ from . import test_mailing_trace_failures
 from . import test_mailing_bounces
 from . import test_urgent_vs_queued
 from . import test_mailing_queue
+from . import test_mailing_retention
