@@ -18,7 +18,8 @@ Scenarios (each bounded in mails and seconds, loopback only):
 
 ``smtp-down``    the sink goes down after K of N mails and comes back later;
                  the retry schedule is followed (clock moved by the delays)
-``crash``        ``kill -9`` of the process sending the queue, several times
+``crash``        ``kill -9`` of the process sending the queue, several times; the
+                 daily-limit ledger still counts what the sink accepted
 ``concurrent``   2 processes work the same queue of 1,000 mails
 ``quota``        2 processes at the daily limit edge (limit 50, 200 mails)
 
@@ -293,6 +294,12 @@ class Harness:
             )
             return env.cr.fetchone()[0]
 
+    def leases_left(self):
+        """Daily-limit leases still in the ledger (each held by a batch, or left by a dead one)."""
+        with self.env() as env:
+            env.cr.execute("SELECT COUNT(*) FROM mail_quota_lease")
+            return env.cr.fetchone()[0]
+
     # -- workers --------------------------------------------------------------
     def spawn(self, name, *args):
         log = open(os.path.join(self.log_dir, f"worker-{name}.log"), "w")
@@ -450,7 +457,10 @@ class Harness:
 
     def scenario_crash(self, total=40, reply_delay=0.12):
         """kill -9 of the sending process, ``kills`` times: all delivered, duplicates
-        only for the one mail in flight at each kill."""
+        only for the one mail in flight at each kill, and no quota lost: with a daily
+        limit that holds nothing back (each killed worker held a lease of units for
+        its whole batch), the ledger counts what the sink accepted, plus at most 1 per
+        kill, and no lease is left."""
         kills = self.kills
         total = max(total, 6 * kills + 10)
         self.reset(**{"mail_reliability.daily_limit": "10000"})
@@ -498,6 +508,15 @@ class Harness:
         self.expect(states["sent"] == total, f"states {dict(states)}")
         ledger = self.ledger_used()
         delivered = sum(self.sink.counts("crash").values())
+        # Each kill may leave the one email in flight counted (the sink may or may not
+        # have accepted it); the ledger never counts less than the sink accepted.
+        self.expect(
+            delivered <= ledger <= delivered + kills,
+            f"quota ledger {ledger} for {delivered} accepted by the sink: "
+            f"not within 0..{kills} (1 per kill) above it",
+        )
+        leases = self.leases_left()
+        self.expect(not leases, f"{leases} daily-limit lease(s) left after the queue drained")
         kill_points = ", ".join(str(s["accepted"]) for s in snapshots)
         where = "each the mail in flight at a kill" if duplicates and not beyond else "-"
         return (
@@ -505,7 +524,8 @@ class Harness:
             f"reply delay {reply_delay * 1000:.0f} ms), restart: "
             f"{total - len(lost)} delivered, {len(lost)} lost, {sum(duplicates.values())} "
             f"duplicate(s) for {kills} kills ({', '.join(sorted(duplicates)) or 'none'}; {where}); "
-            f"quota ledger {ledger} units for {delivered} deliveries"
+            f"quota ledger {ledger} units for {delivered} accepted by the sink, "
+            f"{leases} lease(s) left"
         )
 
     def scenario_concurrent(self, total=1000):

@@ -7,6 +7,7 @@ from . import ir_mail_server
 from . import mail_mail
 from . import mail_notification
 from . import mail_quota_usage
+from . import mail_quota_lease
 from . import res_config_settings_quota
 from . import mail_thread
 from . import mail_alias

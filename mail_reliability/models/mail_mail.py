@@ -213,7 +213,7 @@ class MailMail(models.Model):
 
     def send(self, auto_commit=False, raise_exception=False, post_send_callback=None):
         self.env.cr.cache.pop(CONNECT_KEY, None)
-        with self.env["mail.quota.usage"]._sending_batch():
+        with self.env["mail.quota.usage"]._sending_batch(each_mail_committed=auto_commit is True):
             return super().send(
                 auto_commit=auto_commit,
                 raise_exception=raise_exception,

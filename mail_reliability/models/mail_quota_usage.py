@@ -7,11 +7,20 @@ the row's lock in a short READ COMMITTED transaction of their own, and never
 past the limit: two workers at the limit edge queue on the lock and the second
 one reads what the first committed. Inside ``mail.mail.send()`` a worker takes
 a lease of several units at once (at most what its batch will send and half of
-what is left), uses it email by email without touching the database, and gives
-back what it did not use when the batch ends; an email the server did not
-accept gives its unit back. The cost is O(1) per email, no ``mail.mail`` row is
-counted. A worker killed mid-batch leaves its unused lease counted for the day
-(never more than ``LEASE_MAX`` units): the error is on the safe side.
+what is left) and hands them to its emails without a ledger transaction; an
+email the server did not accept gives its unit back to the lease, and the batch
+gives back what it did not use when it ends. The cost is O(1) per email, no
+``mail.mail`` row is counted.
+
+A crash costs no quota. Each lease is a ``mail.quota.lease`` row written on the
+batch's own autocommit connection, which holds a session advisory lock on it
+for as long as the batch runs. Every email is counted on that row before it is
+handed to SMTP (one statement; the unit goes back if the server refuses the
+email). When the holder dies (``kill -9``, out of memory, lost connection),
+PostgreSQL ends its session and drops the lock; the next worker taking units of
+that scope finds the lease unlocked and gives back ``granted - used`` units.
+After a crash the ledger therefore counts what the server accepted plus at
+most the one email that was in flight, and the limit is never exceeded.
 """
 
 import contextlib
@@ -22,6 +31,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.modules import module as odoo_module
+from odoo.tools import SQL
 
 from ..tools import quota_window
 
@@ -29,8 +39,10 @@ _logger = logging.getLogger(__name__)
 
 DATABASE_SCOPE = "database"
 BATCH_KEY = "mail_reliability.sending_batch"
-# Most units one lease may take: bounds what a crashed worker can leave counted.
+# Most units one lease takes at once: what a batch holds that other workers cannot use.
 LEASE_MAX = 100
+# First key of the advisory locks on mail_quota_lease rows (the second is the row id).
+LEASE_LOCK_SPACE = 0x6D724C51  # "mrLQ"
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,14 @@ class Reservation:
     scope: str
     day: object
     cap: int
+
+
+@dataclass
+class Lease:
+    """Units one sending batch took for one :class:`Reservation` key."""
+
+    id: int | None = None  # its mail_quota_lease row, locked by the batch's connection
+    free: int = 0  # taken and not handed to an email yet
 
 
 @dataclass(frozen=True)
@@ -162,13 +182,18 @@ class MailQuotaUsage(models.Model):
 
     @api.model
     @contextlib.contextmanager
-    def _sending_batch(self):
+    def _sending_batch(self, each_mail_committed=False):
         """Scope of one ``mail.mail.send()``.
 
         Within it the quota settings are read once, reservations are taken as
         leases of several units (one ledger transaction per lease instead of one
         per email) and the units not used are given back when the batch ends.
         Nested calls share the outer batch.
+
+        :param each_mail_committed: the caller commits each mail right after
+            sending it (the queue cron's ``auto_commit``): that commit makes the
+            email's count on its lease durable, which then need not wait for the
+            disk itself.
         """
         cache = self.env.cr.cache
         if BATCH_KEY in cache:
@@ -182,6 +207,7 @@ class MailQuotaUsage(models.Model):
             "leases": {},
             "expected": 1,
             "defaults": {},  # ir.mail_server default bounce / from addresses
+            "each_mail_committed": each_mail_committed,
         }
         try:
             yield
@@ -189,14 +215,33 @@ class MailQuotaUsage(models.Model):
             try:
                 self._return_leases(batch["leases"])
             except Exception:
-                # Never hide what made the batch end; the units stay counted (safe side).
+                # Never hide what made the batch end. The leases are unlocked below:
+                # the next worker taking units gives them back.
                 _logger.exception("unused daily-limit units could not be given back")
             finally:
                 cache.pop(BATCH_KEY, None)
-                cr = batch["cursor"]
-                if cr is not None:
-                    cr.connection.autocommit = False
-                    cr.close()
+                self._close_lease_cursor(batch["cursor"])
+
+    @staticmethod
+    def _close_lease_cursor(cr):
+        """Unlock the batch's leases and give its connection back to the pool.
+
+        A connection that cannot be cleaned is closed: its session, and the
+        advisory locks it holds, end with it.
+        """
+        if cr is None:
+            return
+        connection = cr.connection
+        try:
+            cr.execute("SELECT pg_advisory_unlock_all()")
+            connection.autocommit = False
+        except Exception:
+            _logger.warning("daily-limit connection closed after an error", exc_info=True)
+            connection.close()
+        try:
+            cr.close()
+        except Exception:  # a closed connection: the pool drops it at the next borrow
+            _logger.debug("daily-limit cursor already gone", exc_info=True)
 
     @api.model
     def _expect_emails(self, count):
@@ -236,10 +281,12 @@ class MailQuotaUsage(models.Model):
 
         Inside a sending batch the unit comes from the batch's lease when it has
         one left; otherwise a new lease is taken from the ledger (see
-        :meth:`_take_units`).
+        :meth:`_take_units`). Either way it is counted on the lease before the
+        email goes out.
 
-        :return: ``(reservations, refusal)``: a list to pass to :meth:`_release`, and a
-            :class:`QuotaRefusal` when a limit is reached (then nothing stays reserved).
+        :return: ``(reservations, refusal)``: a list to pass to :meth:`_release`
+            if the server does not accept the email, and a :class:`QuotaRefusal`
+            when a limit is reached (then nothing stays reserved).
         """
         if odoo_module.current_test:
             return [], None  # test mode: nothing is handed to SMTP, nothing is counted
@@ -252,18 +299,23 @@ class MailQuotaUsage(models.Model):
         reservations = []
         for scope, scope_server, cap, limit in scopes:
             reservation = Reservation(scope, qday.day, cap)
-            if leases and leases.get(reservation, 0) > 0:
-                leases[reservation] -= 1
+            lease = leases.setdefault(reservation, Lease()) if leases is not None else None
+            if lease is not None and lease.free > 0:
+                lease.free -= 1
                 reservations.append(reservation)
                 continue
             want = min(batch["expected"], LEASE_MAX) if batch is not None else 1
-            granted, used = self._take_units(qday, scope, scope_server, cap, limit, want)
+            granted, used = self._take_units(qday, scope, scope_server, cap, limit, want, lease)
             if granted:
-                if leases is not None:
-                    leases[reservation] = leases.get(reservation, 0) + granted - 1
+                if lease is not None:
+                    lease.free += granted - 1
                 reservations.append(reservation)
                 continue
-            self._release(reservations)
+            if leases is None:
+                self._release(reservations)
+            else:  # not counted on their leases yet
+                for taken in reservations:
+                    leases[taken].free += 1
             return [], QuotaRefusal(
                 scope=scope,
                 used=used,
@@ -273,25 +325,32 @@ class MailQuotaUsage(models.Model):
                     self._server_quota_settings(scope_server)[2] if scope_server else None
                 ),
             )
+        if leases is not None:
+            self._count_on_leases(reservations, 1)
         return reservations, None
 
     @api.model
-    def _take_units(self, qday, scope, scope_server, cap, limit, want=1):
+    def _take_units(self, qday, scope, scope_server, cap, limit, want=1, lease=None):
         """Take up to ``want`` units of the day's row in one transaction.
 
         The row is locked (``SELECT ... FOR UPDATE`` in READ COMMITTED, so a worker
         waiting for the lock reads the count its rival committed) and never taken
         past ``cap``. A lease is at most half of what is left, so other workers
         always find units while this one still holds some; near the edge it is one
-        unit at a time.
+        unit at a time. Leases of this scope whose holder is gone are given back
+        first (:meth:`_give_back_dead_leases`).
 
+        :param lease: the batch's :class:`Lease` the units are added to (its row
+            is created, and locked by this connection, on the first take), or
+            ``None`` outside a batch.
         :return: ``(granted, used)``: the units granted (0 when the limit is
             reached, then the attempt is counted as held back) and the count used.
         """
         with self._ledger_transaction() as cr:
             for _attempt in range(2):
                 cr.execute(
-                    "SELECT used FROM mail_quota_usage WHERE day = %s AND scope = %s FOR UPDATE",
+                    """SELECT id, used FROM mail_quota_usage
+                        WHERE day = %s AND scope = %s FOR UPDATE""",
                     [qday.day, scope],
                 )
                 row = cr.fetchone()
@@ -302,23 +361,113 @@ class MailQuotaUsage(models.Model):
                 raise RuntimeError(
                     f"quota ledger row for {scope} on {qday.day} could not be created"
                 )
-            used = row[0]
+            usage_id, used = row
+            used -= self._give_back_dead_leases(cr, scope).get(usage_id, 0)
             granted = quota_window.lease_size(used, cap, want)
             if granted:
                 cr.execute(
                     """UPDATE mail_quota_usage
                           SET used = used + %s, limit_value = %s,
                               write_date = now() at time zone 'UTC'
-                        WHERE day = %s AND scope = %s""",
-                    [granted, limit, qday.day, scope],
+                        WHERE id = %s""",
+                    [granted, limit, usage_id],
                 )
+                if lease is not None:
+                    lease_id = self._hold_lease(cr, lease, usage_id, scope, granted)
             else:
                 cr.execute(
                     """UPDATE mail_quota_usage SET refused = refused + 1, limit_value = %s
-                        WHERE day = %s AND scope = %s""",
-                    [limit, qday.day, scope],
+                        WHERE id = %s""",
+                    [limit, usage_id],
                 )
+        if granted and lease is not None:
+            lease.id = lease_id  # committed: the row is this batch's from now on
         return granted, used
+
+    def _hold_lease(self, cr, lease, usage_id, scope, granted):
+        """Add ``granted`` units to ``lease``'s row, or create the row and lock it.
+
+        The lock is the connection's for its session (the batch's whole life):
+        PostgreSQL drops it when the holder dies. In a test transaction it lasts
+        until the test's rollback instead.
+        """
+        if lease.id:
+            cr.execute(
+                "UPDATE mail_quota_lease SET granted = granted + %s WHERE id = %s",
+                [granted, lease.id],
+            )
+            if cr.rowcount:
+                return lease.id
+        lock = (
+            SQL("pg_advisory_xact_lock")
+            if self._ledger_in_test_transaction()
+            else SQL("pg_advisory_lock")
+        )
+        cr.execute(
+            SQL(
+                """INSERT INTO mail_quota_lease (usage_id, scope, granted, used, holder_pid)
+                   VALUES (%s, %s, %s, 0, pg_backend_pid())
+                   RETURNING id, %s(%s, id)""",
+                usage_id,
+                scope,
+                granted,
+                lock,
+                LEASE_LOCK_SPACE,
+            )
+        )
+        return cr.fetchone()[0]
+
+    @api.model
+    def _give_back_dead_leases(self, cr, scope):
+        """Give back the unused units of ``scope``'s leases whose holder is gone.
+
+        Runs with the scope's ledger row of the day locked, so two workers never
+        give back the same lease. A lease whose advisory lock can be taken has no
+        live holder: a batch keeps its lock until it has given its units back.
+
+        :return: ``{usage_id: units given back}``
+        """
+        batch = self.env.cr.cache.get(BATCH_KEY)
+        own = [lease.id for lease in batch["leases"].values() if lease.id] if batch else []
+        given = self._give_back_leases(
+            cr,
+            SQL(
+                "scope = %s AND NOT id = ANY(%s::int[]) AND pg_try_advisory_xact_lock(%s, id)",
+                scope,
+                own,
+                LEASE_LOCK_SPACE,
+            ),
+        )
+        if given:
+            _logger.info(
+                "daily limit %s: %s unused unit(s) of a stopped sender given back",
+                scope,
+                sum(given.values()),
+            )
+        return given
+
+    @api.model
+    def _give_back_leases(self, cr, condition):
+        """Delete the leases matching ``condition``, giving their unused units back.
+
+        :return: ``{usage_id: units given back}``
+        """
+        cr.execute(
+            SQL(
+                """WITH gone AS (
+                       DELETE FROM mail_quota_lease WHERE %s
+                       RETURNING usage_id, GREATEST(granted - used, 0) AS unused
+                   ), per_row AS (
+                       SELECT usage_id, SUM(unused) AS unused FROM gone GROUP BY usage_id
+                   )
+                   UPDATE mail_quota_usage u SET used = GREATEST(u.used - per_row.unused, 0)
+                     FROM per_row
+                    WHERE u.id = per_row.usage_id AND per_row.unused > 0
+                RETURNING u.id, per_row.unused""",
+                condition,
+            )
+        )
+        return dict(cr.fetchall())
 
     @api.model
     def _ensure_row(self, cr, qday, scope, scope_server, limit):
@@ -350,18 +499,60 @@ class MailQuotaUsage(models.Model):
         if not reservations:
             return
         batch = self.env.cr.cache.get(BATCH_KEY)
-        if batch is not None:
-            for reservation in reservations:
-                batch["leases"][reservation] = batch["leases"].get(reservation, 0) + 1
+        if batch is None:
+            self._return_units({reservation: 1 for reservation in reservations})
             return
-        self._return_units({reservation: 1 for reservation in reservations})
+        leases = batch["leases"]
+        try:
+            self._count_on_leases(reservations, -1)
+        except Exception:
+            # Called while the email's own failure is being handled: never hide it.
+            # The unit stays counted (safe side); the lease is left as it is.
+            _logger.warning("a refused email's daily-limit unit stays counted", exc_info=True)
+            return
+        for reservation in reservations:
+            leases[reservation].free += 1
+
+    @api.model
+    def _count_on_leases(self, reservations, units):
+        """Count ``units`` more emails (or fewer, if negative) on the batch's leases.
+
+        One statement on the batch's connection, committed at once, so that the
+        giving back of a dead holder's lease (:meth:`_give_back_dead_leases`)
+        leaves the emails it sent counted. On the queue cron's path the mail's
+        own commit follows at once and makes it durable (on the way it flushes
+        everything written before it); the statement does not wait for the disk.
+        """
+        leases = self.env.cr.cache[BATCH_KEY]["leases"]
+        ids = [leases[reservation].id for reservation in reservations]
+        if not ids:
+            return
+        if self._ledger_in_test_transaction():
+            self.env.cr.execute(
+                "UPDATE mail_quota_lease SET used = used + %s WHERE id = ANY(%s)", [units, ids]
+            )
+            return
+        batch = self.env.cr.cache[BATCH_KEY]
+        if batch["each_mail_committed"]:
+            batch["cursor"].execute(
+                """BEGIN; SET LOCAL synchronous_commit TO OFF;
+                   UPDATE mail_quota_lease SET used = used + %s WHERE id = ANY(%s);
+                   COMMIT""",
+                [units, ids],
+            )
+        else:
+            batch["cursor"].execute(
+                "UPDATE mail_quota_lease SET used = used + %s WHERE id = ANY(%s)", [units, ids]
+            )
 
     @api.model
     def _return_leases(self, leases):
-        unused = {reservation: units for reservation, units in leases.items() if units > 0}
+        """At the end of a batch: give back the units its leases did not use."""
+        ids = [lease.id for lease in leases.values() if lease.id]
         leases.clear()
-        if unused:
-            self._return_units(unused)
+        if ids:
+            with self._ledger_transaction() as cr:
+                self._give_back_leases(cr, SQL("id = ANY(%s)", ids))
 
     @api.model
     def _return_units(self, units_by_reservation):

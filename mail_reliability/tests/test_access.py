@@ -32,6 +32,7 @@ ADDONS_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__f
 ADMIN_MODELS = {
     "mail.mail.retry.wizard",
     "mail.quota.usage",
+    "mail.quota.lease",
     "mail.quota.facts.wizard",
     "mail.incoming.rejection",
     "mail.health.check",
@@ -134,6 +135,9 @@ class TestAccess(HttpCase):
         if model_name == "mail.quota.usage":
             values = {"day": "2026-11-10", "scope": "database"}
             return Model.search([(k, "=", v) for k, v in values.items()]) or Model.create(values)
+        if model_name == "mail.quota.lease":
+            usage = self.sample("mail.quota.usage")
+            return Model.create({"usage_id": usage.id, "scope": usage.scope})
         if model_name == "mail.health.check":
             return Model._ensure_rows()[:1]
         if model_name == "mail.incoming.rejection":

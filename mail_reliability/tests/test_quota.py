@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
@@ -14,6 +16,7 @@ from freezegun import freeze_time
 
 import odoo
 from odoo import api
+from odoo.api import Transaction
 from odoo.exceptions import ValidationError
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, tagged
@@ -141,20 +144,38 @@ class TestDailyLimit(SmtpSinkCase):
         self._mails(2, prefix="unknown-")  # refused by the server: their units come back
         self._mails(4, prefix="ok-")
         Usage = type(self.Usage)
-        take_units, return_units = Usage._take_units, Usage._return_units
+        take_units, give_back_leases = Usage._take_units, Usage._give_back_leases
+        given_back = []
+
+        def give_back(model, cr, condition):
+            given_back.append(give_back_leases(model, cr, condition))
+            return given_back[-1]
+
         with (
             patch.object(Usage, "_take_units", autospec=True, side_effect=take_units) as take,
+            patch.object(Usage, "_give_back_leases", autospec=True, side_effect=give_back),
             patch.object(
-                Usage, "_return_units", autospec=True, side_effect=return_units
-            ) as give_back,
+                Usage, "_count_on_leases", autospec=True, side_effect=Usage._count_on_leases
+            ) as count,
         ):
             self._run_queue()
         self.assertEqual(len(self.sink.deliveries), 4)
         self.assertEqual(take.call_count, 1, "six emails, one lease")
-        self.assertEqual(take.call_args.args[-1], 6, "the lease asked for the batch's size")
-        self.assertEqual(give_back.call_count, 1)
-        (unused,) = give_back.call_args.args[1].values()
-        self.assertEqual(unused, 2, "the two refused emails' units were given back")
+        self.assertEqual(take.call_args.args[6], 6, "the lease asked for the batch's size")
+        self.assertEqual(
+            sorted(c.args[2] for c in count.call_args_list),
+            [-1, -1, 1, 1, 1, 1, 1, 1],
+            "each email counted on the lease before it went out, the refused ones given back",
+        )
+        self.assertEqual(
+            [sum(units.values()) for units in given_back if units],
+            [2],
+            "the two refused emails' units were given back when the batch ended",
+        )
+        self.assertFalse(
+            self.env["mail.quota.lease"].search([("scope", "=", "database")]),
+            "no lease outlives its batch",
+        )
         self.assertEqual(self.Usage._usage_today()[0], 4, "exact count after the batch")
 
     def test_held_mail_is_logged_without_traceback(self):
@@ -313,6 +334,161 @@ class TestDailyLimitConcurrency(BaseCase):
                     env["mail.mail"].browse(ids).unlink()
                     cr.execute("DELETE FROM mail_quota_usage WHERE scope = %s", [scope])
                     env["ir.mail_server"].browse(server_id).unlink()
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestQuotaLeaseOfDeadHolder(BaseCase):
+    """A sender whose connection died gives its unused units back; a live one keeps them.
+
+    Real connections: each sender runs in a thread of its own with its own
+    cursors, outside the test transaction, as a queue worker does. The "crash"
+    is ``pg_terminate_backend`` of the holder's lease connection, which is what
+    PostgreSQL sees when the process holding it is killed. Commits its own
+    server, ledger and lease rows (its own scope) and deletes them in ``finally``.
+    """
+
+    LIMIT = 1000
+
+    def _as_sender(self, work):
+        """Run ``work(env, Usage)`` in a thread of its own (not the test's cursor)."""
+        outcome = {}
+
+        def run():
+            try:
+                with self.registry.cursor() as cr:
+                    # Not Registry(dbname), as Environment() would call: the test runner
+                    # holds the registries' lock while it runs the tests.
+                    cr.transaction = Transaction(self.registry)
+                    env = api.Environment(cr, api.SUPERUSER_ID, {})
+                    outcome["result"] = work(env, env["mail.quota.usage"])
+            except Exception as exc:  # re-raised in the test thread
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=run, name="mr-quota-sender")
+        thread.start()
+        return thread, outcome
+
+    def _join(self, thread, outcome, timeout=60):
+        thread.join(timeout)
+        self.assertFalse(thread.is_alive(), "sender thread stuck")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("result")
+
+    def _ledger(self):
+        with self.registry.cursor() as cr:
+            cr.execute(
+                """SELECT u.used, COALESCE(SUM(l.granted), 0), COALESCE(SUM(l.used), 0),
+                          COUNT(l.id)
+                     FROM mail_quota_usage u
+                     LEFT JOIN mail_quota_lease l ON l.usage_id = u.id
+                    WHERE u.scope = %s
+                 GROUP BY u.id""",
+                [self.scope],
+            )
+            rows = cr.fetchall()
+        self.assertEqual(len(rows), 1, "one ledger row for the test's scope")
+        return dict(zip(("used", "granted", "lease_used", "leases"), rows[0], strict=True))
+
+    def _take_one_and_release(self, server_id):
+        """A rival batch: one unit taken (a new lease), not sent, given back."""
+
+        def work(env, Usage):
+            server = env["ir.mail_server"].browse(server_id)
+            with Usage._sending_batch():
+                Usage._expect_emails(1)
+                reservations, refusal = Usage._reserve(server)
+                self.assertFalse(refusal)
+                Usage._release(reservations)
+
+        self._join(*self._as_sender(work))
+
+    def test_dead_holder_gives_back_what_it_did_not_use(self):
+        self.registry = Registry(get_db_name())
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            server = env["ir.mail_server"].create(
+                {
+                    "name": "lease crash test",
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": 9,
+                    "daily_limit": self.LIMIT,  # its own scope: no other test's rows
+                    "use_database_quota": False,
+                }
+            )
+        server_id, self.scope = server.id, f"server_{server.id}"
+        holding, release_holder = threading.Event(), threading.Event()
+
+        def holder(env, Usage):
+            """Takes a lease of 10 for 4 emails: 2 accepted, 1 refused, 1 in flight; 'dies'."""
+            server = env["ir.mail_server"].browse(server_id)
+            with Usage._sending_batch(each_mail_committed=True):
+                Usage._expect_emails(10)
+                for email in range(4):
+                    reservations, refusal = Usage._reserve(server)
+                    assert not refusal, refusal
+                    if email == 2:
+                        Usage._release(reservations)  # the server refused this one
+                holding.set()
+                release_holder.wait(60)
+            # Here the batch tried to give its units back on a dead connection.
+
+        thread = None
+        try:
+            with real_smtp():
+                thread, outcome = self._as_sender(holder)
+                if not holding.wait(60):
+                    self._join(thread, outcome, timeout=1)  # its error, if it has one
+                    self.fail("the holder never took its lease")
+                ledger = self._ledger()
+                self.assertEqual(
+                    (ledger["used"], ledger["granted"], ledger["lease_used"]),
+                    (10, 10, 3),
+                    "10 units leased, 3 counted on the lease: 2 accepted, 1 in flight",
+                )
+                # A live holder keeps its lease: a rival takes units of its own.
+                self._take_one_and_release(server_id)
+                self.assertEqual(self._ledger()["used"], 10, "a live holder keeps its units")
+                # The holder's connection dies, as with kill -9 of its process.
+                with self.registry.cursor() as cr:
+                    cr.execute(
+                        "SELECT holder_pid FROM mail_quota_lease WHERE scope = %s", [self.scope]
+                    )
+                    (pid,) = cr.fetchone()
+                    cr.execute("SELECT pg_terminate_backend(%s)", [pid])
+                    for _wait in range(100):
+                        cr.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+                        if not cr.fetchone():
+                            break
+                        time.sleep(0.1)
+                self.assertEqual(self._ledger()["used"], 10, "nothing given back by itself")
+                # The next sender of that scope gives the dead holder's unused units back.
+                self._take_one_and_release(server_id)
+                ledger = self._ledger()
+                self.assertEqual(
+                    (ledger["used"], ledger["leases"]),
+                    (3, 0),
+                    "the dead holder's 7 unused units are back; the email in flight stays "
+                    "counted (the server may have accepted it)",
+                )
+                # The holder process itself ends later: it gives back nothing twice.
+                with mute_logger(
+                    "odoo.addons.mail_reliability.models.mail_quota_usage", "odoo.sql_db"
+                ):
+                    release_holder.set()
+                    self._join(thread, outcome)
+                self.assertEqual(self._ledger()["used"], 3)
+        finally:
+            release_holder.set()
+            if thread is not None:
+                with mute_logger(
+                    "odoo.addons.mail_reliability.models.mail_quota_usage", "odoo.sql_db"
+                ):
+                    thread.join(60)
+            with self.registry.cursor() as cr:
+                cr.execute("DELETE FROM mail_quota_usage WHERE scope = %s", [self.scope])
+                env = api.Environment(cr, api.SUPERUSER_ID, {})
+                env["ir.mail_server"].browse(server_id).unlink()  # leases: ON DELETE CASCADE
 
 
 @tagged("mail_reliability", "post_install", "-at_install")
