@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
+from ..tools.dsn import COMPLAINT_FAILURE_TYPE
 from ..tools.smtp_status import FAILURE_TYPES, QUOTA_FAILURE_TYPE, explain_failure
 
 RETRYING_TYPE = "mail_smtp_temporary"
@@ -10,7 +11,9 @@ RETRYING_TYPE = "mail_smtp_temporary"
 class MailNotification(models.Model):
     _inherit = "mail.notification"
 
-    failure_type = fields.Selection(selection_add=[*FAILURE_TYPES.items(), QUOTA_FAILURE_TYPE])
+    failure_type = fields.Selection(
+        selection_add=[*FAILURE_TYPES.items(), QUOTA_FAILURE_TYPE, COMPLAINT_FAILURE_TYPE]
+    )
     # Failure details are for internal users only: portal users may read notifications.
     failure_reason = fields.Text(groups="base.group_user")
     smtp_code = fields.Integer("SMTP Code", readonly=True, copy=False, groups="base.group_user")
