@@ -22,6 +22,7 @@
         "views/res_config_settings_quota_views.xml",
         "data/mail_templates_mailgateway.xml",
         "views/mail_incoming_rejection_views.xml",
+        "views/mail_bounce_report_views.xml",
         "views/res_config_settings_views.xml",
         "wizard/mail_support_bundle_views.xml",
         "views/mail_health_check_views.xml",

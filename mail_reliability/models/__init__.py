@@ -8,6 +8,7 @@ from . import mail_mail
 from . import mail_notification
 from . import mail_quota_usage
 from . import res_config_settings_quota
+from . import mail_bounce_report
 from . import mail_thread
 from . import mail_alias
 from . import mail_incoming_rejection

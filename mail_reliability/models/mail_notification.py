@@ -27,6 +27,15 @@ class MailNotification(models.Model):
     failure_explanation = fields.Text(
         compute="_compute_failure_explanation", groups="base.group_user"
     )
+    bounce_report_id = fields.Many2one(
+        "mail.bounce.report",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        groups="base.group_system",
+        help="The delivery or feedback report that failed this recipient, with its raw .eml.",
+    )
 
     @api.depends("failure_type", "smtp_code", "smtp_status", "failure_reason")
     def _compute_failure_explanation(self):

@@ -415,7 +415,10 @@ class MailThread(models.AbstractModel):
             self._mr_handle_unparsed_bounce(email_message, message_dict, bounced_message, msg_ids)
             return
         hard = [r for r in report.recipients if r.kind == dsn.HARD]
+        blacklist = self.env["mail.blacklist"].sudo()
+        blacklisted = set()
         for recipient in hard:
+            listed = bool(blacklist.search_count([("email", "=", recipient.recipient)], limit=1))
             # Stock (and mass_mailing) count the bounce and may blacklist: hard only.
             super()._routing_handle_bounce(
                 email_message,
@@ -429,11 +432,20 @@ class MailThread(models.AbstractModel):
                     bounced_msg_ids=msg_ids,
                 ),
             )
+            if not listed and blacklist.search_count(
+                [("email", "=", recipient.recipient)], limit=1
+            ):
+                blacklisted.add(recipient.recipient)
+        stored = []
         for recipient in report.recipients:
             if recipient.kind in (dsn.HARD, dsn.SOFT):
-                self._mr_apply_dsn_failure(bounced_message, recipient)
+                notifications = self._mr_apply_dsn_failure(bounced_message, recipient)
             elif recipient.kind == dsn.DELAYED:
-                self._mr_apply_dsn_delay(bounced_message, recipient)
+                notifications = self._mr_apply_dsn_delay(bounced_message, recipient)
+            else:
+                continue
+            stored.append((recipient, notifications))
+        self._mr_store_reports(email_message, message_dict, bounced_message, stored, blacklisted)
         _logger.info(
             "Bounce %s (%s) for %s: %s",
             message_dict.get("message_id"),
@@ -451,6 +463,37 @@ class MailThread(models.AbstractModel):
                     "Bounce for %(recipients)s matches no message sent from this database",
                     recipients=", ".join(r.recipient for r in report.recipients),
                 )
+
+    @api.model
+    def _mr_store_reports(self, email_message, message_dict, bounced_message, stored, blacklisted=()):
+        """Keep the raw report next to each recipient it counted for (``mail.bounce.report``)."""
+        if not stored:
+            return self.env["mail.bounce.report"]
+        try:
+            raw = email_message.as_bytes()
+        except Exception:  # a message the serializer chokes on: keep its text
+            raw = str(email_message).encode("utf-8", "replace")
+        reports = self.env["mail.bounce.report"]._mr_store(
+            raw,
+            message_dict.get("message_id") or "",
+            bounced_message,
+            [
+                {
+                    "email": recipient.recipient,
+                    "final_recipient": recipient.final_recipient or False,
+                    "original_recipient": recipient.original_recipient or False,
+                    "kind": recipient.kind,
+                    "status": recipient.status or False,
+                    "diagnostic": recipient.reason[:2000],
+                    "counted": recipient.kind == dsn.HARD,
+                    "blacklisted": recipient.recipient in blacklisted,
+                }
+                for recipient, _notifications in stored
+            ],
+        )
+        for report, (_recipient, notifications) in zip(reports, stored, strict=True):
+            notifications.sudo().write({"bounce_report_id": report.id})
+        return reports
 
     @api.model
     def _mr_handle_unparsed_bounce(self, email_message, message_dict, bounced_message, msg_ids):
@@ -558,15 +601,41 @@ class MailThread(models.AbstractModel):
             type=feedback.feedback_type or "abuse",
             agent=feedback.user_agent or message_dict.get("email_from") or "?",
         )
+        blacklist = self.env["mail.blacklist"].sudo()
+        stored, blacklisted = [], set()
         for address in complainers:
             notifications = self._mr_bounce_notifications(bounced_message, address)
             notifications.write(
                 {"failure_type": dsn.COMPLAINT_FAILURE_TYPE[0], "failure_reason": reason}
             )
-            self.env["mail.blacklist"].sudo()._add(
+            if not blacklist.search_count([("email", "=", address)], limit=1):
+                blacklisted.add(address)
+            blacklist._add(
                 address,
                 message=_("Blacklisted automatically: the recipient marked an email as spam."),
             )
+            stored.append((address, notifications))
+        if stored:
+            try:
+                raw = email_message.as_bytes()
+            except Exception:  # a message the serializer chokes on: keep its text
+                raw = str(email_message).encode("utf-8", "replace")
+            reports = self.env["mail.bounce.report"]._mr_store(
+                raw,
+                message_dict.get("message_id") or "",
+                bounced_message,
+                [
+                    {
+                        "email": address,
+                        "kind": "complaint",
+                        "diagnostic": reason,
+                        "blacklisted": address in blacklisted,
+                    }
+                    for address, _n in stored
+                ],
+            )
+            for report, (_address, notifications) in zip(reports, stored, strict=True):
+                notifications.write({"bounce_report_id": report.id})
         _logger.info(
             "Spam complaint %s for %s: %s",
             message_dict.get("message_id"),
