@@ -13,6 +13,7 @@
     "data": [
         "security/ir.model.access.csv",
         "views/mailing_mailing_views.xml",
+        "views/mailing_trace_views.xml",
     ],
     "installable": True,
     "auto_install": True,

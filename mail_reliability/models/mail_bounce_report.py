@@ -32,6 +32,10 @@ class MailBounceReport(models.Model):
     status = fields.Char(readonly=True, help="RFC 3463 status of the report (e.g. 5.1.1).")
     diagnostic = fields.Text(readonly=True)
     report_message_id = fields.Char("Report Message-Id", readonly=True)
+    original_message_id = fields.Char(
+        "Bounced Message-Id", readonly=True, index="btree_not_null",
+        help="Message-Id of the message the report is about (campaign traces use it).",
+    )
     mail_message_id = fields.Many2one(
         "mail.message", "Bounced message", readonly=True, ondelete="set null", index="btree_not_null"
     )
@@ -90,7 +94,7 @@ class MailBounceReport(models.Model):
                 record.message_bounce -= 1
 
     @api.model
-    def _mr_store(self, raw, report_message_id, bounced_message, values_list):
+    def _mr_store(self, raw, report_message_id, bounced_message, values_list, msg_ids=()):
         """Records for ``values_list`` sharing one ``.eml`` attachment of ``raw``."""
         if not values_list:
             return self
@@ -112,6 +116,8 @@ class MailBounceReport(models.Model):
                     **values,
                     "report_message_id": report_message_id,
                     "mail_message_id": bounced_message.id or False,
+                    "original_message_id": bounced_message.message_id
+                    or (list(msg_ids)[:1] or [False])[0],
                     "attachment_id": attachment.id,
                 }
                 for values in values_list

@@ -445,7 +445,9 @@ class MailThread(models.AbstractModel):
             else:
                 continue
             stored.append((recipient, notifications))
-        self._mr_store_reports(email_message, message_dict, bounced_message, stored, blacklisted)
+        self._mr_store_reports(
+            email_message, message_dict, bounced_message, stored, blacklisted, msg_ids
+        )
         _logger.info(
             "Bounce %s (%s) for %s: %s",
             message_dict.get("message_id"),
@@ -465,7 +467,9 @@ class MailThread(models.AbstractModel):
                 )
 
     @api.model
-    def _mr_store_reports(self, email_message, message_dict, bounced_message, stored, blacklisted=()):
+    def _mr_store_reports(
+        self, email_message, message_dict, bounced_message, stored, blacklisted=(), msg_ids=()
+    ):
         """Keep the raw report next to each recipient it counted for (``mail.bounce.report``)."""
         if not stored:
             return self.env["mail.bounce.report"]
@@ -490,6 +494,7 @@ class MailThread(models.AbstractModel):
                 }
                 for recipient, _notifications in stored
             ],
+            msg_ids=msg_ids or (),
         )
         for report, (_recipient, notifications) in zip(reports, stored, strict=True):
             notifications.sudo().write({"bounce_report_id": report.id})
@@ -633,6 +638,7 @@ class MailThread(models.AbstractModel):
                     }
                     for address, _n in stored
                 ],
+                msg_ids=msg_ids,
             )
             for report, (_address, notifications) in zip(reports, stored, strict=True):
                 notifications.write({"bounce_report_id": report.id})

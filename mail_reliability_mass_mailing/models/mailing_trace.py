@@ -1,7 +1,8 @@
 # Copyright 2026 mail_reliability contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
 
+from odoo.addons.mail_reliability.tools import dsn
 from odoo.addons.mail_reliability.tools.dsn import COMPLAINT_FAILURE_TYPE
 from odoo.addons.mail_reliability.tools.smtp_status import FAILURE_TYPES, QUOTA_FAILURE_TYPE
 
@@ -12,3 +13,23 @@ class MailingTrace(models.Model):
     failure_type = fields.Selection(
         selection_add=[*FAILURE_TYPES.items(), QUOTA_FAILURE_TYPE, COMPLAINT_FAILURE_TYPE]
     )
+    bounce_report_id = fields.Many2one(
+        "mail.bounce.report",
+        compute="_compute_bounce_report_id",
+        groups="base.group_system",
+        help="The bounce or complaint report about this email, with its raw .eml.",
+    )
+
+    @api.depends("message_id", "email")
+    def _compute_bounce_report_id(self):
+        Report = self.env["mail.bounce.report"].sudo()
+        for trace in self:
+            email = dsn.normalize_address(trace.email or "")
+            trace.bounce_report_id = (
+                Report.search(
+                    [("original_message_id", "=", trace.message_id), ("email", "=", email)],
+                    limit=1,
+                )
+                if trace.message_id and email
+                else Report
+            )
