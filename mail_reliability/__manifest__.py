@@ -10,7 +10,7 @@
     "author": "mail_reliability contributors",
     "license": "LGPL-3",
     "depends": ["mail"],
-    "external_dependencies": {"python": ["dnspython"]},
+    "external_dependencies": {"python": ["dnspython", "flufl.bounce"]},
     "data": [
         "security/ir.model.access.csv",
         "data/ir_config_parameter_data.xml",

@@ -45,8 +45,8 @@ from .smtp_status import (
     parse_enhanced_status,
 )
 
-try:  # optional: detectors for bounces that are not RFC 3464
-    from flufl.bounce import _scan as flufl_scan
+try:  # detectors for bounces that are not RFC 3464 (public API: all_failures)
+    import flufl.bounce as flufl_scan
 except ImportError:  # pragma: no cover - exercised when the library is absent
     flufl_scan = None
 
@@ -65,6 +65,7 @@ _MSGID_HEADER_RE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _ADDRESS_PREFIX_RE = re.compile(r"^<?[^<>\s@]+@[^<>\s]+>?:\s*")
+_DIAG_TYPE_RE = re.compile(r"^[A-Za-z][\w.-]{0,30}\s*;\s*")
 _LOOSE_CODE_RE = re.compile(r"^([245]\d\d):?\s")
 # At most this many recipients are read from one report (a forged report naming
 # thousands of addresses costs no more than this).
@@ -99,7 +100,8 @@ PERMANENT_ADDRESS_RE = re.compile(
     r"|recipient name is not recognized|invalid final delivery userid|user not exist"
     r"|destinataire invalide|host unknown|no such domain|domain (?:name )?not found"
     r"|domain does not exist|unrouteable address|no such user here|not a known user"
-    r"|not listed in (?:the )?(?:domino directory|public name|name & address)",
+    r"|not listed in (?:the )?(?:domino directory|public name|name & address)"
+    r"|couldn't find a mail exchanger|no mail exchanger|domain is not reachable",
     re.IGNORECASE,
 )
 # Where the copy of the original message starts in a plain-text bounce.
@@ -281,7 +283,8 @@ def classify_recipient(
     recipient, action, status, diagnostic="", remote_mta="", final_recipient="", original_recipient=""
 ):
     """One :class:`RecipientReport` from the fields of a DSN recipient block."""
-    diagnostic = _typed_value(diagnostic) if diagnostic else ""
+    # "smtp; 550 ..." -> "550 ...": only a leading type token is dropped
+    diagnostic = _DIAG_TYPE_RE.sub("", _unfold(diagnostic)) if diagnostic else ""
     action = (action or "").split()[0].lower() if action and action.split() else ""
     diag_status = parse_enhanced_status(diagnostic) if diagnostic else None
     if diag_status and diag_status[0] not in "45":
@@ -404,7 +407,9 @@ def _first_text(message):
     for part in message.walk():
         if part.get_content_maintype() == "text":
             return _part_text(part)
-    return ""
+    payload = message.get_payload()
+    # a multipart whose boundary is wrong stays one unparsed text
+    return payload if isinstance(payload, str) else ""
 
 
 def _diagnostic_for(text, address):
@@ -450,20 +455,16 @@ def _flufl_failures(message):
         return set(), set()
     flufl_logger = logging.getLogger("flufl.bounce")
     level = flufl_logger.level
-    flufl_logger.setLevel(logging.WARNING)  # it logs every detector it runs at INFO
+    flufl_logger.setLevel(logging.CRITICAL)  # it logs every detector it runs, and their crashes
     try:
-        for detector in flufl_scan._DETECTORS:
-            try:
-                temporary, permanent = detector().process(legacy)
-            except Exception:  # one broken detector must not stop us
-                continue
-            temporary = {normalize_address(a) for a in temporary} - {""}
-            permanent = {normalize_address(a) for a in permanent} - {""}
-            if temporary or permanent:
-                return temporary, permanent
+        temporary, permanent = flufl_scan.all_failures(legacy)
+    except Exception:  # a detector crashed on this message: the other readers still run
+        return set(), set()
     finally:
         flufl_logger.setLevel(level)
-    return set(), set()
+    temporary = {normalize_address(a) for a in temporary} - {""}
+    permanent = {normalize_address(a) for a in permanent} - {""}
+    return temporary, permanent
 
 
 def parse_bounce(message, fallback_recipient=None):
@@ -517,7 +518,11 @@ def _parse_rfc3464(message, fallback_recipient=None):
             (
                 p
                 for p in message.walk()
-                if p.get_content_type() == "text/plain"
+                if (
+                    p.get_content_type() == "text/plain"
+                    # a multipart whose boundary is wrong stays one unparsed text
+                    or (p.get_content_maintype() == "multipart" and isinstance(p.get_payload(), str))
+                )
                 and re.search(r"^Final-Recipient:", _part_text(p), re.IGNORECASE | re.MULTILINE)
             ),
             None,
@@ -535,6 +540,25 @@ def _parse_rfc3464(message, fallback_recipient=None):
             continue
         recipients.append(_classify_block(recipient, block))
     recipients = [r for r in recipients if r.recipient]
+    if len(recipients) == 1 and not recipients[0].diagnostic and recipients[0].action == "failed":
+        # no Diagnostic-Code: the human-readable part explains the failure
+        only = recipients[0]
+        human = _report_text(message)
+        explained = _diagnostic_for(human, only.final_recipient)
+        if not PERMANENT_ADDRESS_RE.search(explained) and PERMANENT_ADDRESS_RE.search(human):
+            explained = _unfold(f"{explained} {human}")[:500]
+        explained = f"x-text; {explained}" if explained else ""  # typed, as Diagnostic-Code
+        if explained:
+            recipients = [
+                classify_recipient(
+                    only.final_recipient,
+                    only.action,
+                    only.status,
+                    explained,
+                    only.remote_mta,
+                    original_recipient=only.original_recipient,
+                )
+            ]
     fallback = normalize_address(fallback_recipient) if fallback_recipient else ""
     if not recipients and len(unnamed) == 1 and fallback:
         recipients = [_classify_block(fallback, unnamed[0])]
@@ -610,7 +634,7 @@ def _parse_nonstandard(message, originals=(), prose=True):
             and not PERMANENT_ADDRESS_RE.search(diagnostic)
         ):
             # the one failed address of a prose report: the report's own words explain it
-            diagnostic = _unfold(f"{diagnostic} {report_text}")[:500]
+            diagnostic = "x-text; " + _unfold(f"{diagnostic} {report_text}")[:500]
         status = parse_enhanced_status(diagnostic) if diagnostic else None
         if action == "failed" and delayed and not (status or "").startswith("5"):
             action = "delayed"
