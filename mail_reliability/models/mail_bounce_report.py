@@ -24,8 +24,12 @@ class MailBounceReport(models.Model):
     final_recipient = fields.Char(readonly=True)
     original_recipient = fields.Char(readonly=True)
     kind = fields.Selection(
-        [("hard", "Hard bounce"), ("soft", "Soft bounce"), ("delayed", "Delayed"),
-         ("complaint", "Spam complaint")],
+        [
+            ("hard", "Hard bounce"),
+            ("soft", "Soft bounce"),
+            ("delayed", "Delayed"),
+            ("complaint", "Spam complaint"),
+        ],
         required=True,
         readonly=True,
     )
@@ -33,11 +37,17 @@ class MailBounceReport(models.Model):
     diagnostic = fields.Text(readonly=True)
     report_message_id = fields.Char("Report Message-Id", readonly=True)
     original_message_id = fields.Char(
-        "Bounced Message-Id", readonly=True, index="btree_not_null",
+        "Bounced Message-Id",
+        readonly=True,
+        index="btree_not_null",
         help="Message-Id of the message the report is about (campaign traces use it).",
     )
     mail_message_id = fields.Many2one(
-        "mail.message", "Bounced message", readonly=True, ondelete="set null", index="btree_not_null"
+        "mail.message",
+        "Bounced message",
+        readonly=True,
+        ondelete="set null",
+        index="btree_not_null",
     )
     notification_ids = fields.One2many("mail.notification", "bounce_report_id", readonly=True)
     attachment_id = fields.Many2one(

@@ -362,7 +362,12 @@ class MailThread(models.AbstractModel):
                 ", ".join(ignored[:10]),
                 bounced_message.message_id or msg_ids or _("none found"),
             )
-        return dataclasses.replace(report, recipients=tuple(kept)), bounced_message, msg_ids, ignored
+        return (
+            dataclasses.replace(report, recipients=tuple(kept)),
+            bounced_message,
+            msg_ids,
+            ignored,
+        )
 
     @api.model
     def _mr_bounce_allowed_addresses(self, bounced_message, msg_ids):
@@ -652,7 +657,9 @@ class MailThread(models.AbstractModel):
             frame = _frame(self.env)
             if frame is not None and not frame.get("reason"):
                 frame["reason"] = "unmatched_bounce"
-                frame["detail"] = _("Spam complaint that matches no message sent from this database")
+                frame["detail"] = _(
+                    "Spam complaint that matches no message sent from this database"
+                )
         return complainers
 
     @api.model

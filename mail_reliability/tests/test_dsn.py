@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Per-recipient reading of real-world bounces (no database needed)."""
 
+import logging
 import os
 from unittest.mock import patch
 
@@ -9,6 +10,7 @@ from odoo.tests import BaseCase, tagged
 
 from ..tools import dsn
 
+_logger = logging.getLogger(__name__)
 DATA_DIR = os.path.join(os.path.dirname(__file__), "data", "bounces")
 ORIGINAL_ID = "<orig-42.1731234567@example.com>"
 RCPT = "mail_smtp_recipient"
@@ -253,7 +255,7 @@ class TestDsnParsing(BaseCase):
 REAL_DIR = os.path.join(DATA_DIR, "real")
 # fmt: off
 REAL_BOUNCES = {
-    "lhost-postfix-02.eml": [('filtered@example.co.jp', 'hard'), ('userunknown@example.co.jp', 'hard')],
+    "lhost-postfix-02.eml": [('filtered@example.co.jp', 'hard'), ('userunknown@example.co.jp', 'hard')],  # noqa: E501
     "lhost-postfix-04.eml": [('kijitora@example.co.jp', 'hard')],
     "lhost-postfix-05.eml": [('kijitora@example.org', 'soft')],
     "lhost-postfix-08.eml": [('kijitora@example.com', 'soft')],
@@ -271,16 +273,16 @@ REAL_BOUNCES = {
     "lhost-qmail-06.eml": [('kijitora@example.jp', 'soft')],
     "lhost-qmail-11.eml": [('neko@nyaan.jp', 'hard')],
     "lhost-qmail-16.eml": [('userunknown@libsisimai.net', 'hard')],
-    "lhost-qmail-17.eml": [('mailboxfull@libsisimai.net', 'soft'), ('userunknown@libsisimai.net', 'hard')],
+    "lhost-qmail-17.eml": [('mailboxfull@libsisimai.net', 'soft'), ('userunknown@libsisimai.net', 'hard')],  # noqa: E501
     "lhost-sendmail-01.eml": [('userunknown@bouncehammer.jp', 'hard')],
     # sisimai: "filtered"; the report says "550 5.2.1 <filtered@example.com>... User Unknown"
-    "lhost-sendmail-02.eml": [('filtered@example.com', 'hard'), ('userunknown@example.org', 'hard')],
+    "lhost-sendmail-02.eml": [('filtered@example.com', 'hard'), ('userunknown@example.org', 'hard')],  # noqa: E501
     "lhost-sendmail-15.eml": [('@mx.example.org', 'hard')],
-    "lhost-sendmail-29.eml": [('this-local-part-does-not-exist-on-the-system@y-mobile.ne.jp', 'soft')],
+    "lhost-sendmail-29.eml": [('this-local-part-does-not-exist-on-the-system@y-mobile.ne.jp', 'soft')],  # noqa: E501
     "lhost-sendmail-45.eml": [('pseudo-local-part-kijitora-nyaaan@orange.fr', 'hard')],
     "lhost-sendmail-55.eml": [('nyaan@example.jp', 'soft')],
     "lhost-exchange2003-01.eml": [('kijitora@example.jp', 'hard')],
-    "lhost-exchange2003-02.eml": [('kijitora@example.co.jp', 'hard'), ('mikeneko@example.co.jp', 'hard')],
+    "lhost-exchange2003-02.eml": [('kijitora@example.co.jp', 'hard'), ('mikeneko@example.co.jp', 'hard')],  # noqa: E501
     "lhost-exchange2007-01.eml": [('mikeneko@example.co.jp', 'hard')],
     "lhost-exchange2007-06.eml": [('transports@agglo-saumur.fr', 'hard')],
     "lhost-exchange2007-07.eml": [('kijitora@example.jp', 'hard')],
@@ -303,10 +305,10 @@ REAL_BOUNCES = {
     "lhost-messagingserver-01.eml": [('kijitora@example.jp', 'hard')],
     "lhost-messagingserver-07.eml": [('kijitora@2jo.example.jp', 'soft')],
     "lhost-opensmtpd-01.eml": [('apdugoaidugoaidugoaeiudggadi@gmail.com', 'hard')],
-    "lhost-opensmtpd-02.eml": [('mailboxfull@example.jp', 'soft'), ('userunknown@example.jp', 'hard')],
+    "lhost-opensmtpd-02.eml": [('mailboxfull@example.jp', 'soft'), ('userunknown@example.jp', 'hard')],  # noqa: E501
     "lhost-mailru-01.eml": [('kijitora@example.jp', 'hard')],
     # sisimai: "filtered"; the report says "550-'Unknown user ...'"
-    "lhost-amazonses-02.eml": [('this-local-part-does-not-exist-on-the-server@docomo.ne.jp', 'hard')],
+    "lhost-amazonses-02.eml": [('this-local-part-does-not-exist-on-the-server@docomo.ne.jp', 'hard')],  # noqa: E501
     "lhost-amazonses-05.eml": [('bounce@simulator.amazonses.com', 'hard')],
     "lhost-imailserver-03.eml": [('kijitora@neko.example.co.jp', 'hard')],
     "lhost-verizon-01.eml": [('0000000000@vzwpix.com', 'hard')],
@@ -332,9 +334,19 @@ REAL_ARF = {  # fixture -> (feedback type, complaining recipients, is a complain
     "arf-02.eml": ("abuse", ("this-local-part-does-not-exist-on-yahoo@yahoo.com",), True),
     "arf-12.eml": ("opt-out", (), True),
     "arf-14.eml": ("abuse", ("kijitora@y.example.com",), True),
-    "arf-16.eml": ("abuse", ("kijitora@example.com", "sironeko@example.com", "mikeneko@example.com",
-                             "sabatora@example.com", "sirokiji@example.org", "kuroneko@example.com",
-                             "sabineko@example.com"), True),
+    "arf-16.eml": (
+        "abuse",
+        (
+            "kijitora@example.com",
+            "sironeko@example.com",
+            "mikeneko@example.com",
+            "sabatora@example.com",
+            "sirokiji@example.org",
+            "kuroneko@example.com",
+            "sabineko@example.com",
+        ),
+        True,
+    ),
     "arf-18.eml": ("auth-failure", ("kijitora@example.com",), False),
 }
 REAL_AUTO_REPLIES = [f"rfc3834-0{i}.eml" for i in range(1, 7)]
@@ -378,7 +390,9 @@ class TestRealWorldBounces(BaseCase):
         self.assertGreaterEqual(total, 60)
         self.assertGreaterEqual(100.0 * found / total, 97.0, misses)
         self.assertGreaterEqual(100.0 * correct / total, 95.0, misses)
-        print(f"real-world bounces: {total} reports, found {found}, hard/soft right {correct}")
+        _logger.info(
+            "real-world bounces: %s reports, found %s, hard/soft right %s", total, found, correct
+        )
 
     def test_never_hard_without_evidence(self):
         for name in REAL_BOUNCES:
@@ -387,14 +401,22 @@ class TestRealWorldBounces(BaseCase):
                     with self.subTest(bounce=name, recipient=r.recipient):
                         self.assertTrue(
                             (r.status or "").startswith("5")
-                            and (dsn.is_hard_status(r.status)
-                                 or dsn.PERMANENT_ADDRESS_RE.search(r.diagnostic)),
+                            and (
+                                dsn.is_hard_status(r.status)
+                                or dsn.PERMANENT_ADDRESS_RE.search(r.diagnostic)
+                            ),
                             r,
                         )
 
     def test_delays_are_never_hard(self):
-        for name in ("lhost-exim-38.eml", "lhost-exim-41.eml", "lhost-sendmail-29.eml",
-                     "lhost-messagingserver-07.eml", "rfc3464-07.eml", "lhost-postfix-05.eml"):
+        for name in (
+            "lhost-exim-38.eml",
+            "lhost-exim-41.eml",
+            "lhost-sendmail-29.eml",
+            "lhost-messagingserver-07.eml",
+            "rfc3464-07.eml",
+            "lhost-postfix-05.eml",
+        ):
             with self.subTest(bounce=name):
                 kinds = {r.kind for r in dsn.parse_bounce(load_real(name)).recipients}
                 self.assertTrue(kinds)
@@ -402,7 +424,7 @@ class TestRealWorldBounces(BaseCase):
 
     def test_delay_wording_in_several_languages(self):
         for text in (
-            "Warning: message still undelivered after 4 hours. Will keep trying until message is 5 days old",
+            "Warning: message still undelivered after 4 hours. Will keep trying until message is 5 days old",  # noqa: E501
             "This is only a warning, you do not need to resend your message.",
             "Dies ist nur eine Warnung. Die Zustellung wird weiterhin versucht.",
             "Ceci est seulement un avertissement, une nouvelle tentative sera faite.",
@@ -473,10 +495,16 @@ class TestRealWorldBounces(BaseCase):
         for name in REAL_NOT_AUTO_REPLIES:
             with self.subTest(message=name):
                 self.assertFalse(dsn.is_auto_reply(load_real(name)))
-        for subject in ("Abwesenheitsnotiz: Angebot", "Réponse automatique : devis",
-                        "Respuesta automática: pedido", "Out of Office: quote"):
+        for subject in (
+            "Abwesenheitsnotiz: Angebot",
+            "Réponse automatique : devis",
+            "Respuesta automática: pedido",
+            "Out of Office: quote",
+        ):
             with self.subTest(subject=subject):
-                raw = f"From: bob@remote.test\nTo: bounce@example.com\nSubject: {subject}\n\nAway.\n"
+                raw = (
+                    f"From: bob@remote.test\nTo: bounce@example.com\nSubject: {subject}\n\nAway.\n"
+                )
                 self.assertTrue(dsn.is_auto_reply(raw.encode()))
 
     def test_complaint_rate_level(self):

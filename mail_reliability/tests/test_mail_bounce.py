@@ -52,24 +52,25 @@ class TestBounceRecipients(TestIncomingCase):
         self.assertEqual(victim.message_bounce, 0)
         self.assertEqual(alice.message_bounce, 0)
         self.assertEqual(self.notification(message, alice).notification_status, "sent")
-        self.assertFalse(
-            self.env["mail.blacklist"].search([("email", "=", "victim@other.test")])
-        )
+        self.assertFalse(self.env["mail.blacklist"].search([("email", "=", "victim@other.test")]))
         self.assertFalse(
             self.env["mail.bounce.report"].search([("email", "=", "victim@other.test")])
         )
 
     def test_report_without_a_message_of_ours_counts_nobody(self):
         victim = self.env["res.partner"].create({"name": "V", "email": "victim@other.test"})
-        raw = load_bounce("postfix_dsn.eml", recipient="victim@other.test",
-                          message_id="<forged-1@attacker.test>")
+        raw = load_bounce(
+            "postfix_dsn.eml", recipient="victim@other.test", message_id="<forged-1@attacker.test>"
+        )
         self.assertFalse(self.process(raw))
         self.assertEqual(victim.message_bounce, 0)
 
     def test_original_recipient_is_matched_and_kept(self):
         message, alice = self.send_to("alice@remote.test")
-        raw = load_bounce("postfix_dsn.eml", message_id=message.message_id).replace(
-            b"Final-Recipient: rfc822; alice@remote.test\nOriginal-Recipient: rfc822;alice@remote.test",
+        raw = load_bounce(
+            "postfix_dsn.eml", message_id=message.message_id
+        ).replace(
+            b"Final-Recipient: rfc822; alice@remote.test\nOriginal-Recipient: rfc822;alice@remote.test",  # noqa: E501
             b"Final-Recipient: rfc822; haasm@yogi.urz.remote.test\n"
             b"Original-Recipient: rfc822;alice@remote.test",
         )
@@ -87,7 +88,7 @@ class TestBounceRecipients(TestIncomingCase):
     def test_forwarded_address_matched_through_the_quoted_original(self):
         message, alice = self.send_to("alice@remote.test")
         raw = load_bounce("postfix_dsn.eml", message_id=message.message_id).replace(
-            b"Final-Recipient: rfc822; alice@remote.test\nOriginal-Recipient: rfc822;alice@remote.test",
+            b"Final-Recipient: rfc822; alice@remote.test\nOriginal-Recipient: rfc822;alice@remote.test",  # noqa: E501
             b"Final-Recipient: rfc822; alice.forward@elsewhere.test",
         )
         self.process(raw)
@@ -133,7 +134,9 @@ class TestBounceRecipients(TestIncomingCase):
         message, alice = self.send_to("alice@remote.test")
         self.process(arf_for(message.message_id, "stranger@other.test"))
         self.assertFalse(
-            self.env["mail.blacklist"].search([("email", "in", ("stranger@other.test", "alice@remote.test"))])
+            self.env["mail.blacklist"].search(
+                [("email", "in", ("stranger@other.test", "alice@remote.test"))]
+            )
         )
         self.assertFalse(self.notification(message, alice).failure_type)
 
@@ -146,7 +149,9 @@ class TestBounceRecipients(TestIncomingCase):
         with self.assertLogs(THREAD_LOGGER, "DEBUG") as logs:
             self.assertFalse(self.process(raw))
         self.assertIn("Auto-reply", "\n".join(logs.output))
-        self.assertFalse(self.rejection_for("<fb1b2d9ea3df46d9839a6dcb99410ebb@neko.nyaan.example.net>"))
+        self.assertFalse(
+            self.rejection_for("<fb1b2d9ea3df46d9839a6dcb99410ebb@neko.nyaan.example.net>")
+        )
         self.assertEqual(self.notification(message, alice).notification_status, "sent")
         self.assertEqual(alice.message_bounce, 0)
         self.assertFalse(self.sink.deliveries, "an auto-reply is never answered")

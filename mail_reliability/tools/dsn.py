@@ -72,13 +72,16 @@ _LOOSE_CODE_RE = re.compile(r"^([245]\d\d):?\s")
 MAX_RECIPIENTS = 100
 # The remote server keeps trying: a warning, never a failure (EN, DE, FR, ES, IT, NL).
 DELAY_RE = re.compile(
-    r"still (?:undelivered|not (?:been )?delivered|being retried)|(?:will|shall) (?:continue to|keep"
+    r"still (?:undelivered|not (?:been )?delivered|being retried)|(?:will"
+    r"|shall) (?:continue to|keep"
     r"(?:ing)? on|keep) try|will (?:be )?retr(?:y|ied)|will try (?:again|to deliver)"
     r"|(?:this|it) is (?:only|just) a warning|\bdelivery (?:has been |is )?delayed|delayed delivery"
-    r"|delivery status notification \(delay\)|has not (?:yet )?been delivered|not yet (?:been )?delivered"
+    r"|delivery status notification \(delay\)|has not (?:yet )?been delivered"
+    r"|not yet (?:been )?delivered"
     r"|nur eine warnung|wird (?:weiterhin|weiter|erneut) versucht|noch nicht zugestellt"
     r"|zustellung (?:verz\u00f6gert|verzoegert)|seulement un avertissement|simple avertissement"
-    r"|pas encore (?:\u00e9t\u00e9 )?(?:remis|distribu)|nouvelles? tentatives?|remise (?:retard\u00e9e|diff\u00e9r\u00e9e)"
+    r"|pas encore (?:\u00e9t\u00e9 )?(?:remis|distribu)|nouvelles? tentatives?"
+    r"|remise (?:retard\u00e9e|diff\u00e9r\u00e9e)"
     r"|s[o\u00f3]lo es un aviso|seguir[a\u00e1] intentando|se(?:guir| volver)[a\u00e1]n? a intentar"
     r"|todav[i\u00ed]a no (?:ha sido|se ha) entregado|entrega retrasada|retrasad[oa]"
     r"|solo un avviso|ancora in corso|nog niet afgeleverd|alleen een waarschuwing",
@@ -89,8 +92,10 @@ PERMANENT_ADDRESS_RE = re.compile(
     r"user unknown|unknown user|no such (?:user|mailbox|recipient|address|account|person)"
     r"|mailbox unavailable|address rejected|recipient not found|user not found|mailbox not found"
     r"|unknown (?:recipient|mailbox|address)|invalid (?:recipient|mailbox)|addressee unknown"
-    r"|(?:mailbox|account|address) does not exist|user doesn't have a|does not have an? (?:account|mailbox)"
-    r"|benutzer unbekannt|unbekannte?r? (?:empf\u00e4nger|benutzer|adresse)|empf\u00e4nger unbekannt"
+    r"|(?:mailbox|account|address) does not exist|user doesn't have a"
+    r"|does not have an? (?:account|mailbox)"
+    r"|benutzer unbekannt|unbekannte?r? (?:empf\u00e4nger|benutzer|adresse)"
+    r"|empf\u00e4nger unbekannt"
     r"|(?:postfach|mailbox|adresse|benutzer) (?:existiert nicht|ist nicht vorhanden|nicht gefunden)"
     r"|utilisateur inconnu|destinataire inconnu|adresse (?:inconnue|invalide|inexistante)"
     r"|(?:bo\u00eete|compte|adresse|utilisateur) (?:aux lettres )?(?:n'existe pas|inexistante?)"
@@ -107,13 +112,17 @@ PERMANENT_ADDRESS_RE = re.compile(
 # Where the copy of the original message starts in a plain-text bounce.
 _ORIGINAL_MARK_RE = re.compile(
     r"^[-\s]*(?:original message|this is a copy of|below this line is a copy"
-    r"|copy of (?:the )?(?:original )?message|the (?:original|returned) message|message (?:text|headers) follow"
+    r"|copy of (?:the )?(?:original )?message|the (?:original|returned) message"
+    r"|message (?:text|headers) follow"
     r"|unsent message below|returned mail|headers of the original|original message headers"
     r"|copie du message|nachricht folgt|urspr\u00fcngliche nachricht|kopie der nachricht"
     r"|mensaje original|messaggio originale)\b.*$",
     re.IGNORECASE | re.MULTILINE,
 )
-_EMAIL_RE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+_EMAIL_RE = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{"
+    r"|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
 _HEADERISH_RE = re.compile(
     r"^\s*(?:from|return-path|sender|reply-to|message-id|in-reply-to|references|received|by|id|"
     r"envelope-from|x-[\w-]+|dkim-signature|list-[\w-]+)\s*[:=]",
@@ -121,16 +130,19 @@ _HEADERISH_RE = re.compile(
 )
 # Typical subjects of out-of-office, vacation and challenge-response mail.
 AUTO_REPLY_SUBJECT_RE = re.compile(
-    r"^\s*(?:auto(?:matic|matische|matique)?[\s_-]*(?:reply|response|respons|antwort|r\u00e9ponse|reponse|respuesta|risposta)"
+    r"^\s*(?:auto(?:matic|matische|matique)?[\s_-]*(?:reply|response|respons|antwort"
+    r"|r\u00e9ponse|reponse|respuesta|risposta)"
     r"|autoreply|auto:|out of (?:the )?office|away from (?:the |my )?office|on vacation|vacation"
     r"|abwesenheit|abwesend|automatische antwort|r\u00e9ponse automatique|absence|absent"
     r"|fuera de la oficina|respuesta autom\u00e1tica|ausente|risposta automatica|fuori ufficio"
-    r"|automatisch antwoord|afwezig|please confirm your (?:e-?mail|message)|verify your (?:e-?mail|message))",
+    r"|automatisch antwoord|afwezig|please confirm your (?:e-?mail|message)"
+    r"|verify your (?:e-?mail|message))",
     re.IGNORECASE,
 )
 _BOUNCE_SUBJECT_RE = re.compile(
     r"undeliver|delivery (?:status|failure|has failed|notification)|failure notice|returned mail"
-    r"|mail delivery failed|nondeliverable|non remis|unzustellbar|nicht zustellbar|no se puede entregar",
+    r"|mail delivery failed|nondeliverable|non remis|unzustellbar|nicht zustellbar"
+    r"|no se puede entregar",
     re.IGNORECASE,
 )
 DAEMON_LOCALPARTS = {"mailer-daemon", "mailer_daemon", "mailerdaemon", "postmaster", "mail-daemon"}
@@ -280,7 +292,13 @@ def is_hard_status(status):
 
 
 def classify_recipient(
-    recipient, action, status, diagnostic="", remote_mta="", final_recipient="", original_recipient=""
+    recipient,
+    action,
+    status,
+    diagnostic="",
+    remote_mta="",
+    final_recipient="",
+    original_recipient="",
 ):
     """One :class:`RecipientReport` from the fields of a DSN recipient block."""
     # "smtp; 550 ..." -> "550 ...": only a leading type token is dropped
@@ -306,14 +324,18 @@ def classify_recipient(
             verdict.explanation,
         )
         # statuses that do not say what failed: the wording decides
-        generic = not status or status.endswith(".0.0") or status[:4] in ("5.0.", "5.3.", "5.4.", "5.5.")
+        generic = (
+            not status or status.endswith(".0.0") or status[:4] in ("5.0.", "5.3.", "5.4.", "5.5.")
+        )
         if action == "delayed":
             kind = DELAYED
         elif (status or "").startswith("4"):
             kind = SOFT  # gave up on a temporary failure: never hard
         elif is_hard_status(status):
             kind = HARD
-        elif generic and PERMANENT_ADDRESS_RE.search(diagnostic) and not DELAY_RE.search(diagnostic):
+        elif (
+            generic and PERMANENT_ADDRESS_RE.search(diagnostic) and not DELAY_RE.search(diagnostic)
+        ):
             kind, failure_type, permanent = HARD, RECIPIENT, True
         else:
             kind = SOFT
@@ -521,7 +543,9 @@ def _parse_rfc3464(message, fallback_recipient=None):
                 if (
                     p.get_content_type() == "text/plain"
                     # a multipart whose boundary is wrong stays one unparsed text
-                    or (p.get_content_maintype() == "multipart" and isinstance(p.get_payload(), str))
+                    or (
+                        p.get_content_maintype() == "multipart" and isinstance(p.get_payload(), str)
+                    )
                 )
                 and re.search(r"^Final-Recipient:", _part_text(p), re.IGNORECASE | re.MULTILINE)
             ),
@@ -591,8 +615,8 @@ def _prose_addresses(message, text, originals):
     for line in text.splitlines():
         if _HEADERISH_RE.match(line) or "message-id" in line.lower():
             continue
-        for address in _EMAIL_RE.findall(line):
-            address = address.strip(".").lower()
+        for raw_address in _EMAIL_RE.findall(line):
+            address = raw_address.strip(".").lower()
             local = address.split("@", 1)[0]
             if address in own or local in DAEMON_LOCALPARTS or local in ("postmaster", "abuse"):
                 continue
@@ -622,10 +646,11 @@ def _parse_nonstandard(message, originals=(), prose=True):
     # "still undelivered after 4 hours", "will continue to try": a warning, never a failure
     delayed = bool(DELAY_RE.search(_unfold(report_text)))
     recipients = []
-    for address, action in [
+    for address, found_action in [
         *((a, "failed") for a in sorted(permanent)),
         *((a, "delayed") for a in sorted(temporary - permanent)),
     ]:
+        action = found_action
         diagnostic = _diagnostic_for(text, address)
         if (
             len(permanent) == 1

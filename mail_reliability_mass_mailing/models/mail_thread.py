@@ -26,7 +26,12 @@ class MailThread(models.AbstractModel):
         if feedback is not None:
             super()._routing_handle_bounce(
                 email_message,
-                dict(message_dict, bounced_email=False, bounced_partner=partners, bounced_msg_ids=False),
+                dict(
+                    message_dict,
+                    bounced_email=False,
+                    bounced_partner=partners,
+                    bounced_msg_ids=False,
+                ),
             )
             _message, complainers, _ignored = self._mr_feedback_complainers(message_dict, feedback)
             if feedback.is_complaint and complainers and feedback.original_message_ids:
@@ -58,6 +63,8 @@ class MailThread(models.AbstractModel):
         """Campaign mail: the traces of the bounced Message-IDs name the recipients."""
         allowed = super()._mr_bounce_allowed_addresses(bounced_message, msg_ids)
         if msg_ids:
-            traces = self.env["mailing.trace"].sudo().search([("message_id", "in", list(msg_ids)[:32])])
+            traces = (
+                self.env["mailing.trace"].sudo().search([("message_id", "in", list(msg_ids)[:32])])
+            )
             allowed |= {dsn.normalize_address(e) for e in traces.mapped("email") if e} - {""}
         return allowed

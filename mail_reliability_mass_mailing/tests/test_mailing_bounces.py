@@ -5,8 +5,8 @@
 from odoo.tests import tagged
 
 from odoo.addons.mail_reliability.tests.test_dsn import load_bounce, load_real
-from odoo.addons.mail_reliability.tools.dsn import COMPLAINT_FAILURE_TYPE
 from odoo.addons.mail_reliability.tests.test_mail_incoming import TestIncomingCase
+from odoo.addons.mail_reliability.tools.dsn import COMPLAINT_FAILURE_TYPE
 
 
 @tagged("mail_reliability", "post_install", "-at_install")
@@ -78,7 +78,9 @@ class TestMailingBounces(TestIncomingCase):
         """Issue #18 item 5: a report naming someone the mailing never went to."""
         victim = self.env["mailing.contact"].create({"name": "V", "email": "victim@other.test"})
         trace = self.make_trace(5)
-        raw = load_bounce("postfix_dsn.eml", recipient="victim@other.test", message_id=trace.message_id)
+        raw = load_bounce(
+            "postfix_dsn.eml", recipient="victim@other.test", message_id=trace.message_id
+        )
         self.process(raw)
         self.assertEqual(trace.trace_status, "sent")
         self.assertEqual(victim.message_bounce, 0)
@@ -86,10 +88,14 @@ class TestMailingBounces(TestIncomingCase):
 
     def test_spam_complaint_marks_the_trace_and_blacklists(self):
         trace = self.make_trace(6)
-        raw = load_real("arf-14.eml").replace(
-            b"<2222222222222222-00000000-eeee-eeee-ffff-222222222222-111111@email.amazonses.com>",
-            trace.message_id.encode(),
-        ).replace(b"kijitora@y.example.com", b"alice@remote.test")
+        raw = (
+            load_real("arf-14.eml")
+            .replace(
+                b"<2222222222222222-00000000-eeee-eeee-ffff-222222222222-111111@email.amazonses.com>",
+                trace.message_id.encode(),
+            )
+            .replace(b"kijitora@y.example.com", b"alice@remote.test")
+        )
         self.process(raw)
         self.assertEqual(trace.failure_type, COMPLAINT_FAILURE_TYPE[0])
         self.assertTrue(self.env["mail.blacklist"].search([("email", "=", "alice@remote.test")]))
