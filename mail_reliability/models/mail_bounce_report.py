@@ -11,7 +11,6 @@ entry it caused are undone and the notification is marked as reset.
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
 
 
 class MailBounceReport(models.Model):
@@ -67,8 +66,7 @@ class MailBounceReport(models.Model):
 
     def action_reset(self):
         """Undo a wrongly counted bounce (button)."""
-        if not self.env.is_admin():
-            raise UserError(_("Only administrators can reset a bounce."))
+        self.check_access("write")  # administrators only (access rules)
         return self._action_reset()
 
     def _action_reset(self):

@@ -37,6 +37,7 @@ ADMIN_MODELS = {
     "mail.health.check",
     "mail.support.bundle",
     "mail.log.search",
+    "mail.bounce.report",
 }
 # Abstract models hold no rows (no access rules needed); their methods are private.
 ABSTRACT_MODELS = {"mail.reliability.vacuum"}
