@@ -139,6 +139,8 @@ class TestAccess(HttpCase):
             return Model._ensure_rows()[:1]
         if model_name == "mail.incoming.rejection":
             return Model.create({"reason": "no_route", "message_id": "<access@test>"})
+        if model_name == "mail.bounce.report":
+            return Model.create({"email": "access@remote.test", "kind": "soft"})
         if model_name == "mail.mail.retry.wizard":
             return Model.with_context(active_model="mail.mail", active_ids=self.mail.ids).create({})
         if Model._transient or Model._abstract:
