@@ -10,7 +10,7 @@
     "author": "mail_reliability contributors",
     "license": "LGPL-3",
     "depends": ["mail"],
-    "external_dependencies": {"python": ["dnspython"]},
+    "external_dependencies": {"python": ["dnspython", "flufl.bounce"]},
     "data": [
         "security/ir.model.access.csv",
         "data/ir_config_parameter_data.xml",
@@ -22,6 +22,7 @@
         "views/res_config_settings_quota_views.xml",
         "data/mail_templates_mailgateway.xml",
         "views/mail_incoming_rejection_views.xml",
+        "views/mail_bounce_report_views.xml",
         "views/res_config_settings_views.xml",
         "wizard/mail_support_bundle_views.xml",
         "views/mail_health_check_views.xml",

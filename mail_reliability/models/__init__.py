@@ -9,6 +9,7 @@ from . import mail_notification
 from . import mail_quota_usage
 from . import mail_quota_lease
 from . import res_config_settings_quota
+from . import mail_bounce_report
 from . import mail_thread
 from . import mail_alias
 from . import mail_incoming_rejection

@@ -692,9 +692,25 @@ class MailHealthCheck(models.Model):
             bounced=bounced,
             sent=sent,
         )
+        complaints = self.env["mail.thread"]._mr_complaint_rate(30)
+        finding += " " + _(
+            "Spam complaint rate %(rate).2f%% (%(complained)s complaints).",
+            rate=complaints["rate"],
+            complained=complaints["complained"],
+        )
         if sent < MIN_BOUNCE_SAMPLE:
             return Finding(OK, finding + " " + _("Too few emails to judge."))
         status = health_rules.bounce_rate_status(rate)
+        complaint_status = {"warning": WARNING, "critical": ERROR}.get(complaints["level"], OK)
+        if complaint_status != OK and status != ERROR:
+            return Finding(
+                complaint_status,
+                finding,
+                _(
+                    "Above 0.1%% spam complaints providers review the sender, above 0.5%% they "
+                    "pause it. Send only to people who asked for it and make unsubscribing easy."
+                ).replace("%%", "%"),
+            )
         if status == OK:
             return Finding(OK, finding)
         return Finding(

@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
+from ..tools.dsn import COMPLAINT_FAILURE_TYPE
 from ..tools.smtp_status import FAILURE_TYPES, QUOTA_FAILURE_TYPE, explain_failure
 
 RETRYING_TYPE = "mail_smtp_temporary"
@@ -10,7 +11,9 @@ RETRYING_TYPE = "mail_smtp_temporary"
 class MailNotification(models.Model):
     _inherit = "mail.notification"
 
-    failure_type = fields.Selection(selection_add=[*FAILURE_TYPES.items(), QUOTA_FAILURE_TYPE])
+    failure_type = fields.Selection(
+        selection_add=[*FAILURE_TYPES.items(), QUOTA_FAILURE_TYPE, COMPLAINT_FAILURE_TYPE]
+    )
     # Failure details are for internal users only: portal users may read notifications.
     failure_reason = fields.Text(groups="base.group_user")
     smtp_code = fields.Integer("SMTP Code", readonly=True, copy=False, groups="base.group_user")
@@ -40,6 +43,15 @@ class MailNotification(models.Model):
         groups="base.group_user",
         help="The id the outgoing server gave the email (e.g. Postfix's 'queued as ...'): "
         "search the provider's logs with it",
+    )
+    bounce_report_id = fields.Many2one(
+        "mail.bounce.report",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        groups="base.group_system",
+        help="The delivery or feedback report that failed this recipient, with its raw .eml.",
     )
 
     @api.depends("failure_type", "smtp_code", "smtp_status", "failure_reason")

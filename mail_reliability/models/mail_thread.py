@@ -23,6 +23,7 @@
 """
 
 import contextlib
+import dataclasses
 import email
 import email.policy
 import logging
@@ -449,11 +450,16 @@ class MailThread(models.AbstractModel):
     # Bounces (DSN), per recipient
     # ------------------------------------------------------------------
     @api.model
-    def _routing_handle_bounce(self, email_message, message_dict):
-        if not email_message:
-            # Nothing to read: the caller parsed the bounce itself (stock reads only the
-            # parsed values), so its values are all there is. Stock behaviour.
-            return super()._routing_handle_bounce(email_message, message_dict)
+    def _mr_read_bounce(self, email_message, message_dict):
+        """``(report, bounced_message, msg_ids)``: the report with only the recipients
+        of the original message it refers to (matched by Message-ID / References).
+
+        Each recipient is matched on ``Original-Recipient`` first, then
+        ``Final-Recipient``, then (a one-recipient report) the quoted original's
+        To/Cc; the matched address becomes ``recipient``.  Any other address of a
+        forged or sloppy report is ignored and logged: no contact, blacklist entry
+        or counter changes for it.
+        """
         # Stock's guess (the bounced message's only recipient) names a report whose
         # recipient block lost its Final-Recipient.
         report = dsn.parse_bounce(
@@ -475,12 +481,88 @@ class MailThread(models.AbstractModel):
                 )
             )
         msg_ids = message_dict.get("bounced_msg_ids") or list(report.original_message_ids)
+        allowed = self._mr_bounce_allowed_addresses(bounced_message, msg_ids)
+        kept, ignored = [], []
+        for recipient in report.recipients:
+            match = next((a for a in recipient.addresses if a in allowed), "")
+            if not match and len(report.recipients) == 1:
+                # forwarded / expanded: the quoted original names the address we sent to
+                quoted = [a for a in report.original_recipients if a in allowed]
+                if len(quoted) == 1:
+                    match = quoted[0]
+            if match:
+                kept.append(dataclasses.replace(recipient, recipient=match))
+            else:
+                ignored.append(recipient.recipient)
+        if ignored:
+            _logger.warning(
+                "Bounce %s names %s, not recipients of the message it refers to (%s): ignored",
+                message_dict.get("message_id"),
+                ", ".join(ignored[:10]),
+                bounced_message.message_id or msg_ids or _("none found"),
+            )
+        return (
+            dataclasses.replace(report, recipients=tuple(kept)),
+            bounced_message,
+            msg_ids,
+            ignored,
+        )
+
+    @api.model
+    def _mr_bounce_allowed_addresses(self, bounced_message, msg_ids):
+        """Normalised addresses the bounced message was sent to (extended by the bridge)."""
+        if not bounced_message:
+            return set()
+        notifications = (
+            self.env["mail.notification"]
+            .sudo()
+            .search([("mail_message_id", "in", bounced_message.ids)])
+        )
+        partners = notifications.res_partner_id | bounced_message.sudo().partner_ids
+        return {e for e in partners.mapped("email_normalized") if e}
+
+    @api.model
+    def _routing_handle_bounce(self, email_message, message_dict):
+        if not email_message:
+            # Nothing to read: the caller parsed the bounce itself (stock reads only the
+            # parsed values), so its values are all there is. Stock behaviour.
+            return super()._routing_handle_bounce(email_message, message_dict)
+        feedback = dsn.parse_feedback_report(email_message)
+        if feedback is not None:
+            return self._mr_handle_feedback(email_message, message_dict, feedback)
+        report, bounced_message, msg_ids, ignored = self._mr_read_bounce(
+            email_message, message_dict
+        )
+        if not report.recipients and not ignored:
+            auto = dsn.auto_reply_reason(email_message)
+            if auto:
+                # an out-of-office / vacation answer to our bounce address: not a bounce
+                _logger.debug(
+                    "Auto-reply %s from %s ignored (%s)",
+                    message_dict.get("message_id"),
+                    message_dict.get("email_from"),
+                    auto,
+                )
+                return
         partners = self.env["res.partner"].sudo()
+        if not report.recipients and ignored:
+            frame = _frame(self.env)
+            if frame is not None and not frame.get("reason"):
+                frame["reason"] = "unmatched_bounce"
+                frame["detail"] = _(
+                    "Bounce for %(recipients)s matches no recipient of a message sent "
+                    "from this database",
+                    recipients=", ".join(ignored[:10]),
+                )
+            return
         if not report.recipients:
             self._mr_handle_unparsed_bounce(email_message, message_dict, bounced_message, msg_ids)
             return
         hard = [r for r in report.recipients if r.kind == dsn.HARD]
+        blacklist = self.env["mail.blacklist"].sudo()
+        blacklisted = set()
         for recipient in hard:
+            listed = bool(blacklist.search_count([("email", "=", recipient.recipient)], limit=1))
             # Stock (and mass_mailing) count the bounce and may blacklist: hard only.
             super()._routing_handle_bounce(
                 email_message,
@@ -494,11 +576,22 @@ class MailThread(models.AbstractModel):
                     bounced_msg_ids=msg_ids,
                 ),
             )
+            if not listed and blacklist.search_count(
+                [("email", "=", recipient.recipient)], limit=1
+            ):
+                blacklisted.add(recipient.recipient)
+        stored = []
         for recipient in report.recipients:
             if recipient.kind in (dsn.HARD, dsn.SOFT):
-                self._mr_apply_dsn_failure(bounced_message, recipient)
+                notifications = self._mr_apply_dsn_failure(bounced_message, recipient)
             elif recipient.kind == dsn.DELAYED:
-                self._mr_apply_dsn_delay(bounced_message, recipient)
+                notifications = self._mr_apply_dsn_delay(bounced_message, recipient)
+            else:
+                continue
+            stored.append((recipient, notifications))
+        self._mr_store_reports(
+            email_message, message_dict, bounced_message, stored, blacklisted, msg_ids
+        )
         _logger.info(
             "Bounce %s (%s) for %s: %s",
             message_dict.get("message_id"),
@@ -516,6 +609,40 @@ class MailThread(models.AbstractModel):
                     "Bounce for %(recipients)s matches no message sent from this database",
                     recipients=", ".join(r.recipient for r in report.recipients),
                 )
+
+    @api.model
+    def _mr_store_reports(
+        self, email_message, message_dict, bounced_message, stored, blacklisted=(), msg_ids=()
+    ):
+        """Keep the raw report next to each recipient it counted for (``mail.bounce.report``)."""
+        if not stored:
+            return self.env["mail.bounce.report"]
+        try:
+            raw = email_message.as_bytes()
+        except Exception:  # a message the serializer chokes on: keep its text
+            raw = str(email_message).encode("utf-8", "replace")
+        reports = self.env["mail.bounce.report"]._mr_store(
+            raw,
+            message_dict.get("message_id") or "",
+            bounced_message,
+            [
+                {
+                    "email": recipient.recipient,
+                    "final_recipient": recipient.final_recipient or False,
+                    "original_recipient": recipient.original_recipient or False,
+                    "kind": recipient.kind,
+                    "status": recipient.status or False,
+                    "diagnostic": recipient.reason[:2000],
+                    "counted": recipient.kind == dsn.HARD,
+                    "blacklisted": recipient.recipient in blacklisted,
+                }
+                for recipient, _notifications in stored
+            ],
+            msg_ids=msg_ids or (),
+        )
+        for report, (_recipient, notifications) in zip(reports, stored, strict=True):
+            notifications.sudo().write({"bounce_report_id": report.id})
+        return reports
 
     @api.model
     def _mr_handle_unparsed_bounce(self, email_message, message_dict, bounced_message, msg_ids):
@@ -572,6 +699,107 @@ class MailThread(models.AbstractModel):
         if not matching and len(notifications) == 1:
             matching = notifications  # one recipient: the address was rewritten on the way
         return matching
+
+    @api.model
+    def _mr_feedback_complainers(self, message_dict, feedback):
+        """``(bounced_message, complainers, ignored)`` of an ARF report: only
+        recipients of the message it refers to count."""
+        bounced_message = message_dict.get("bounced_message") or self.env["mail.message"]
+        if not bounced_message and feedback.original_message_ids:
+            bounced_message = (
+                self.env["mail.message"]
+                .sudo()
+                .search(
+                    [("message_id", "in", list(feedback.original_message_ids))],
+                    order="id desc",
+                    limit=1,
+                )
+            )
+        msg_ids = list(feedback.original_message_ids) or message_dict.get("bounced_msg_ids") or []
+        allowed = self._mr_bounce_allowed_addresses(bounced_message, msg_ids)
+        complainers = [a for a in feedback.recipients if a in allowed]
+        if not feedback.recipients and len(allowed) == 1:
+            complainers = list(allowed)  # the provider redacted the only recipient
+        ignored = [a for a in feedback.recipients if a not in allowed]
+        return bounced_message, complainers, ignored
+
+    @api.model
+    def _mr_handle_feedback(self, email_message, message_dict, feedback):
+        """An ARF spam complaint: the complaining recipients of the message it refers
+        to are marked on their notification and blacklisted; anybody else is ignored."""
+        bounced_message, complainers, ignored = self._mr_feedback_complainers(
+            message_dict, feedback
+        )
+        msg_ids = feedback.original_message_ids
+        if ignored:
+            _logger.warning(
+                "Feedback report %s names %s, not recipients of the message it refers to: ignored",
+                message_dict.get("message_id"),
+                ", ".join(ignored[:10]),
+            )
+        if not feedback.is_complaint:
+            _logger.info(
+                "Feedback report %s (%s) for %s: not a complaint, nothing changed",
+                message_dict.get("message_id"),
+                feedback.feedback_type,
+                ", ".join(complainers),
+            )
+            return []
+        reason = _(
+            "Marked as spam by the recipient (feedback report %(type)s from %(agent)s)",
+            type=feedback.feedback_type or "abuse",
+            agent=feedback.user_agent or message_dict.get("email_from") or "?",
+        )
+        blacklist = self.env["mail.blacklist"].sudo()
+        stored, blacklisted = [], set()
+        for address in complainers:
+            notifications = self._mr_bounce_notifications(bounced_message, address)
+            notifications.write(
+                {"failure_type": dsn.COMPLAINT_FAILURE_TYPE[0], "failure_reason": reason}
+            )
+            if not blacklist.search_count([("email", "=", address)], limit=1):
+                blacklisted.add(address)
+            blacklist._add(
+                address,
+                message=_("Blacklisted automatically: the recipient marked an email as spam."),
+            )
+            stored.append((address, notifications))
+        if stored:
+            try:
+                raw = email_message.as_bytes()
+            except Exception:  # a message the serializer chokes on: keep its text
+                raw = str(email_message).encode("utf-8", "replace")
+            reports = self.env["mail.bounce.report"]._mr_store(
+                raw,
+                message_dict.get("message_id") or "",
+                bounced_message,
+                [
+                    {
+                        "email": address,
+                        "kind": "complaint",
+                        "diagnostic": reason,
+                        "blacklisted": address in blacklisted,
+                    }
+                    for address, _n in stored
+                ],
+                msg_ids=msg_ids,
+            )
+            for report, (_address, notifications) in zip(reports, stored, strict=True):
+                notifications.write({"bounce_report_id": report.id})
+        _logger.info(
+            "Spam complaint %s for %s: %s",
+            message_dict.get("message_id"),
+            bounced_message.message_id or msg_ids,
+            ", ".join(complainers) or _("no recipient of ours"),
+        )
+        if not complainers:
+            frame = _frame(self.env)
+            if frame is not None and not frame.get("reason"):
+                frame["reason"] = "unmatched_bounce"
+                frame["detail"] = _(
+                    "Spam complaint that matches no message sent from this database"
+                )
+        return complainers
 
     @api.model
     def _mr_apply_dsn_failure(self, bounced_message, recipient):
@@ -694,3 +922,28 @@ class MailThread(models.AbstractModel):
     def _mr_bounce_rates(self):
         """The 7 and 30 day bounce rates, for the health dashboard."""
         return {days: self._mr_bounce_rate(days) for days in (7, 30)}
+
+    @api.model
+    def _mr_complaint_rate(self, days=30):
+        """Sent, complained, rate and level (SES: review at 0.1%, pause at 0.5%)."""
+        since = fields.Datetime.now() - timedelta(days=days)
+        self.env["mail.notification"].flush_model()
+        self.env["mail.message"].flush_model(["date"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT COUNT(*),
+                       COUNT(*) FILTER (WHERE notif.failure_type = %(complaint)s)
+                  FROM mail_notification notif
+                  JOIN mail_message msg ON msg.id = notif.mail_message_id
+                 WHERE notif.notification_type = 'email'
+                   AND notif.notification_status IN ('sent', 'bounce')
+                   AND msg.date >= %(since)s
+                """,
+                complaint=dsn.COMPLAINT_FAILURE_TYPE[0],
+                since=since,
+            )
+        )
+        sent, complained = self.env.cr.fetchone()
+        rate, level = dsn.complaint_rate_level(sent, complained)
+        return {"days": days, "sent": sent, "complained": complained, "rate": rate, "level": level}

@@ -12,6 +12,7 @@ from . import test_quota_window
 from . import test_quota
 from . import test_dsn
 from . import test_mail_incoming
+from . import test_mail_bounce
 from . import test_retention
 from . import test_mail_vacuum
 from . import test_res_config_settings

@@ -38,6 +38,7 @@ ADMIN_MODELS = {
     "mail.health.check",
     "mail.support.bundle",
     "mail.log.search",
+    "mail.bounce.report",
 }
 # Abstract models hold no rows (no access rules needed); their methods are private.
 ABSTRACT_MODELS = {"mail.reliability.vacuum"}
@@ -142,6 +143,8 @@ class TestAccess(HttpCase):
             return Model._ensure_rows()[:1]
         if model_name == "mail.incoming.rejection":
             return Model.create({"reason": "no_route", "message_id": "<access@test>"})
+        if model_name == "mail.bounce.report":
+            return Model.create({"email": "access@remote.test", "kind": "soft"})
         if model_name == "mail.mail.retry.wizard":
             return Model.with_context(active_model="mail.mail", active_ids=self.mail.ids).create({})
         if Model._transient or Model._abstract:

@@ -96,6 +96,10 @@ class MailResendPartner(models.TransientModel):
     smtp_queue_id = fields.Char(related="notification_id.smtp_queue_id")
     smtp_reply = fields.Char(related="notification_id.smtp_reply")
     failure_explanation = fields.Text(related="notification_id.failure_explanation")
+    # The bounce/complaint report with its raw .eml and a Reset button (admins).
+    bounce_report_id = fields.Many2one(
+        related="notification_id.bounce_report_id", groups="base.group_system"
+    )
     failed_email = fields.Char(
         "Failed Address", readonly=True, help="The address the failed attempt was sent to"
     )

@@ -4,8 +4,9 @@
 
 from odoo.tests import tagged
 
-from odoo.addons.mail_reliability.tests.test_dsn import load_bounce
+from odoo.addons.mail_reliability.tests.test_dsn import load_bounce, load_real
 from odoo.addons.mail_reliability.tests.test_mail_incoming import TestIncomingCase
+from odoo.addons.mail_reliability.tools.dsn import COMPLAINT_FAILURE_TYPE
 
 
 @tagged("mail_reliability", "post_install", "-at_install")
@@ -72,3 +73,40 @@ class TestMailingBounces(TestIncomingCase):
             self.env["mail.thread"]._routing_handle_bounce(False, values)
         self.assertEqual(trace.trace_status, "bounce")
         self.assertEqual(contact.message_bounce, 1)
+
+    def test_forged_report_leaves_traces_and_contacts_alone(self):
+        """Issue #18 item 5: a report naming someone the mailing never went to."""
+        victim = self.env["mailing.contact"].create({"name": "V", "email": "victim@other.test"})
+        trace = self.make_trace(5)
+        raw = load_bounce(
+            "postfix_dsn.eml", recipient="victim@other.test", message_id=trace.message_id
+        )
+        self.process(raw)
+        self.assertEqual(trace.trace_status, "sent")
+        self.assertEqual(victim.message_bounce, 0)
+        self.assertFalse(self.env["mail.blacklist"].search([("email", "=", "victim@other.test")]))
+
+    def test_spam_complaint_marks_the_trace_and_blacklists(self):
+        trace = self.make_trace(6)
+        raw = (
+            load_real("arf-14.eml")
+            .replace(
+                b"<2222222222222222-00000000-eeee-eeee-ffff-222222222222-111111@email.amazonses.com>",
+                trace.message_id.encode(),
+            )
+            .replace(b"kijitora@y.example.com", b"alice@remote.test")
+        )
+        self.process(raw)
+        self.assertEqual(trace.failure_type, COMPLAINT_FAILURE_TYPE[0])
+        self.assertTrue(self.env["mail.blacklist"].search([("email", "=", "alice@remote.test")]))
+        report = self.env["mail.bounce.report"].search([("email", "=", "alice@remote.test")])
+        self.assertEqual(report.kind, "complaint")
+        report.action_reset()
+        self.assertFalse(self.env["mail.blacklist"].search([("email", "=", "alice@remote.test")]))
+
+    def test_trace_links_to_its_bounce_report(self):
+        trace = self.make_trace(7)
+        self.feed("postfix_dsn.eml", trace)
+        report = trace.bounce_report_id
+        self.assertEqual((report.email, report.kind), ("alice@remote.test", "hard"))
+        self.assertIn(b"Final-Recipient", report.attachment_id.raw)
