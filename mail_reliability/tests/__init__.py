@@ -29,3 +29,7 @@ from . import test_bad_input_soak
 from . import test_access
 from . import test_secrets
 from . import test_mail_input
+from . import test_fuzz_tools
+from . import test_fuzz_gateway
+from . import test_fuzz_outgoing
+from . import test_fuzz_controllers

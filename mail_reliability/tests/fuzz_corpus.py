@@ -67,7 +67,9 @@ def load_corpus():
 
 def with_message_id(raw, message_id):
     """``raw`` with its own Message-Id replaced by ``message_id`` (first header line)."""
-    head, sep, body = raw.partition(b"\n\n") if b"\r\n\r\n" not in raw else raw.partition(b"\r\n\r\n")
+    head, sep, body = (
+        raw.partition(b"\n\n") if b"\r\n\r\n" not in raw else raw.partition(b"\r\n\r\n")
+    )
     head = re.sub(rb"(?mi)^Message-Id:[^\n]*\n(?:[ \t][^\n]*\n)*", b"", head + b"\n")[:-1]
     return b"Message-Id: " + message_id.encode() + b"\r\n" + head + sep + body
 
@@ -148,14 +150,19 @@ def encoded_word_garbage(raw, rng):
 
 
 def received_flood(raw, rng):
-    hop = b"Received: from relay%d.example.net (relay%d [192.0.2.%d]) by mx.test; Tue, 10 Nov 2026\r\n"
+    hop = (
+        b"Received: from relay%d.example.net (relay%d [192.0.2.%d]) by mx.test;"
+        b" Tue, 10 Nov 2026\r\n"
+    )
     count = rng.randint(200, 600)
     return b"".join(hop % (i, i, i % 250) for i in range(count)) + raw
 
 
 def long_header_line(raw, rng):
     name = rng.choice([b"Subject", b"X-Long", b"References", b"To"])
-    value = b"x" * 20_000 if name != b"To" else b", ".join(b"r%d@many.test" % i for i in range(1500))
+    value = (
+        b"x" * 20_000 if name != b"To" else b", ".join(b"r%d@many.test" % i for i in range(1500))
+    )
     return name + b": " + value + b"\r\n" + raw
 
 

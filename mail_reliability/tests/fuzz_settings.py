@@ -9,6 +9,7 @@ directory written.  ``bin/test-fuzz --minutes N`` sets ``MR_FUZZ_PROFILE=long``,
 replayed with the same seed): many more examples, new ones each run.
 """
 
+import functools
 import os
 import time
 
@@ -30,22 +31,35 @@ _COMMON = {
     "suppress_health_check": list(HealthCheck),
     "print_blob": True,
 }
-settings.register_profile("mr_ci", derandomize=True, max_examples=120, **_COMMON)
-settings.register_profile(
-    "mr_long",
-    derandomize=False,
-    max_examples=max(2000, int(2000 * MINUTES)),
-    **_COMMON,
-)
+settings.register_profile("mr_ci", derandomize=True, max_examples=50, **_COMMON)
+settings.register_profile("mr_long", derandomize=False, max_examples=200, **_COMMON)
 PROFILE = settings.get_profile("mr_long" if LONG else "mr_ci")
+# Shares of a long run's --minutes: properties, gateway, outgoing queue, controllers.
+PROPERTY_SHARE = 0.3
+_properties = []
 
 
 def fuzz_settings(ci_examples=None):
-    """The profile's settings; ``ci_examples`` lowers the example count of a slow
-    property in ``bin/test`` only."""
-    if ci_examples is None or LONG:
-        return settings(PROFILE)
-    return settings(PROFILE, max_examples=ci_examples)
+    """Settings of a property: in ``bin/test``, the ``mr_ci`` profile (``ci_examples``
+    lowers the count of a slow property); in a long run, rounds of 200 new examples
+    until the property's share of the time budget is spent."""
+    if not LONG:
+        return settings(PROFILE, max_examples=ci_examples or PROFILE.max_examples)
+
+    def decorate(test):
+        test = settings(PROFILE)(test)
+        _properties.append(test)
+
+        @functools.wraps(test)
+        def rounds(*args, **kwargs):
+            stop = time.monotonic() + PROPERTY_SHARE * MINUTES * 60 / len(_properties)
+            test(*args, **kwargs)
+            while time.monotonic() < stop:
+                test(*args, **kwargs)  # a new random seed each round
+
+        return rounds
+
+    return decorate
 
 
 def budget(ci_count, share=0.25):
