@@ -569,3 +569,24 @@ class TestFuzzDnsRecords(BaseCase):
         for finding in findings:
             self.assertIn(finding.status, dns_checks.STATUS_ORDER)
             self.assertTrue(finding.finding)
+
+
+@tagged("mail_reliability", "mr_fuzz", "at_install")
+class TestFuzzFindings(BaseCase):
+    """What the property tests found, each kept as a table."""
+
+    def test_smtp_code_that_is_not_a_finite_number(self):
+        """``classify_smtp_error(inf, ...)`` raised OverflowError (``int(float("inf"))``)."""
+        table = [
+            (float("inf"), "550 5.1.1 unknown", 550),
+            (float("-inf"), None, None),
+            (float("nan"), "421 try again later", 421),
+            (1e400, "", None),
+            ("550", "5.1.1 unknown", 550),
+            (True, "550 5.1.1 unknown", 550),
+        ]
+        for code, text, expected in table:
+            with self.subTest(code=code):
+                self.assertEqual(smtp_status.classify_smtp_error(code, text).smtp_code, expected)
+        refused = smtp_status.classify_refused_recipients({"a@b.test": (float("inf"), None)})
+        self.assertEqual(refused["a@b.test"].failure_type, smtp_status.GENERIC)
