@@ -42,7 +42,9 @@ HOSTILE_IDS = [
     "[1]",
     "1.0",
 ]
-MODELS = ["mail.mail", "mail.message", "res.users", "ir.attachment", "mail.mail ", "..", "%2e"]
+# No ".." or "%2e": the HTTP client resolves dot segments, so such a URL is another path
+# (and stock's fallback answers 500 to any unknown path with %00, see eml_urls).
+MODELS = ["mail.mail", "mail.message", "res.users", "ir.attachment", "mail.mail ", "mail.mail."]
 QUIET = ("odoo.http", "odoo.addons.mail_reliability.controllers.main", "odoo.sql_db")
 
 
