@@ -24,7 +24,8 @@ class MailReliabilityDownloads(http.Controller):
         if model not in EML_MODELS:
             raise request.not_found()
         try:
-            record_ids = [int(i) for i in ids.split(",") if i]
+            # each once: a repeated id made a zip with duplicate entries
+            record_ids = list(dict.fromkeys(int(i) for i in ids.split(",") if i))
         except ValueError as exc:
             raise request.not_found() from exc
         record_ids = list(dict.fromkeys(record_ids))

@@ -24,6 +24,8 @@ from odoo.exceptions import UserError
 from odoo.tools.mail import decode_message_header
 
 from ..tools import raw_mail
+from ..tools import mail_input
+from .mail_mail_input import repair_storable_text
 
 _logger = logging.getLogger(__name__)
 
@@ -41,19 +43,32 @@ REASONS = [
     ("parse_error", "The message could not be read"),
     ("processing_error", "Error while processing the message"),
 ]
+# Read from the message's headers: a NUL in a Subject made the INSERT raise out of
+# the gateway, so the mail was neither routed nor kept.
+TEXT_FIELDS = (
+    "email_from",
+    "email_from_normalized",
+    "email_to",
+    "subject",
+    "message_id",
+    "reason_detail",
+    "bounce_note",
+)
 
 
 def _header(message, name):
-    """A decoded header of a possibly broken message, never raising."""
+    """A decoded header of a possibly broken message, never raising, storable
+    (a NUL in a Message-Id made the duplicate search raise)."""
     if message is None:
         return ""
     try:
-        return decode_message_header(message, name, separator=",") or ""
+        value = decode_message_header(message, name, separator=",") or ""
     except Exception:  # undecodable header: keep what we can
         try:
-            return str(message.get(name) or "")
+            value = str(message.get(name) or "")
         except Exception:
-            return ""
+            value = ""
+    return mail_input.storable_text(value)[0]
 
 
 class MailIncomingRejection(models.Model):
@@ -107,6 +122,19 @@ class MailIncomingRejection(models.Model):
     fetchmail_server_id = fields.Many2one(
         "fetchmail.server", string="Incoming Server", readonly=True, ondelete="set null"
     )
+
+    # ------------------------------------------------------------------
+    # CRUD
+    # ------------------------------------------------------------------
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            repair_storable_text(self._name, vals, TEXT_FIELDS)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        repair_storable_text(self._name, vals, TEXT_FIELDS)
+        return super().write(vals)
 
     # ------------------------------------------------------------------
     # Actions

@@ -91,7 +91,10 @@ def _raw_bytes(message):
     if isinstance(message, xmlrpc.client.Binary):
         return bytes(message.data)
     if isinstance(message, str):
-        return message.encode("utf-8", "surrogateescape")
+        try:
+            return message.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate that stands for no byte (U+D800)
+            return message.encode("utf-8", "surrogatepass")
     if isinstance(message, bytes | bytearray):
         return bytes(message)
     return bytes(message.as_bytes())

@@ -38,3 +38,7 @@ from . import test_mta_postfix
 from . import test_log_search_paths
 from . import test_production_defaults
 from . import test_python_versions
+from . import test_fuzz_tools
+from . import test_fuzz_gateway
+from . import test_fuzz_outgoing
+from . import test_fuzz_controllers

@@ -471,7 +471,7 @@ def _valid_code(code):
         return None
     try:
         code = int(code)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: float("inf")
         return None
     return code if 200 <= code <= 599 else None
 

@@ -93,6 +93,14 @@ class MailSupportBundle(models.TransientModel):
     @api.model_create_multi
     def create(self, vals_list):
         check_admin(self.env)
+        for vals in vals_list:
+            res_id = vals.get("res_id")
+            try:
+                valid = not res_id or 0 < int(res_id) < 2**31
+            except (TypeError, ValueError):
+                valid = False
+            if not valid:  # past 2**31 the INSERT itself failed (integer out of range)
+                raise UserError(_("%(res_id)r is not a document id.", res_id=res_id))
         return super().create(vals_list)
 
     # ------------------------------------------------------------------
