@@ -23,8 +23,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
 from odoo.tools.mail import decode_message_header
 
-from ..tools import raw_mail
-from ..tools import mail_input
+from ..tools import mail_input, raw_mail
 from .mail_mail_input import repair_storable_text
 
 _logger = logging.getLogger(__name__)
