@@ -2,14 +2,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Housekeeping: retention rules applied in small, short transactions.
 
-Stock Odoo keeps failed, cancelled and archived (``auto_delete=False``)
-outgoing mail forever. Failed and cancelled mail have a retention by default;
-sent mail kept on purpose (``auto_delete=False``) only when the administrator
-sets one (``mail_reliability.vacuum_sent_days``, default 0 = keep).
-Each retention rule here names a model, the date that starts its clock, the
-system parameter holding the number of days and an extra domain. ``_vacuum_rules()`` is the hook: another module adds its own
-rule by extending it with ``super()``; a rule whose model is not installed is
-skipped.
+Stock Odoo keeps failed, cancelled and archived (``auto_delete=False``) outgoing
+mail forever. Failed and cancelled mail have a retention by default; sent mail
+kept on purpose (``auto_delete=False``) only when the administrator sets one
+(``mail_reliability.vacuum_sent_days``, default 0 = keep). Each retention rule
+here names a model, the date that starts its clock, the system parameter holding
+the number of days and an extra domain. ``_vacuum_rules()`` is the hook: another
+module adds its own rule by extending it with ``super()``; a rule whose model is
+not installed is skipped.
 
 Deletion is bounded: one call deletes at most ``VACUUM_BATCH_SIZE`` rows and
 reports what is left. The daily ``@api.autovacuum`` run does one batch and,
