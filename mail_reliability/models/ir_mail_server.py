@@ -178,7 +178,8 @@ class IrMailServer(models.Model):
         cr = self.env.cr
         send_message = smtp.send_message
         quit_session = smtp.quit
-        send_data = smtp.data
+        # Test doubles and wrappers may have no data() (Odoo's TestingSMTPSession).
+        send_data = getattr(smtp, "data", None)
 
         def mr_data(msg):
             code, reply = send_data(msg)
@@ -208,7 +209,8 @@ class IrMailServer(models.Model):
                 return None
 
         smtp.send_message = mr_send_message
-        smtp.data = mr_data
+        if send_data is not None:
+            smtp.data = mr_data
         smtp.quit = mr_quit
         smtp._mr_instrumented = True
 
