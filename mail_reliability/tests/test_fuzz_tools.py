@@ -37,7 +37,7 @@ from ..tools import (
 )
 from .fuzz_settings import fuzz_settings
 
-SOURCES = ("rfc3464", "flufl", "x-failed-recipients", "")
+SOURCES = ("rfc3464", "flufl", "x-failed-recipients", "text", "")
 VERDICT_TYPES = set(smtp_status.FAILURE_TYPES) | {smtp_status.GENERIC}
 
 # --- strategies -------------------------------------------------------------------------------

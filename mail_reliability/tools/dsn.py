@@ -188,7 +188,7 @@ class RecipientReport:
 
 @dataclass(frozen=True)
 class BounceReport:
-    source: str  # "rfc3464", "flufl", "x-failed-recipients" or "" (nothing understood)
+    source: str  # "rfc3464", "flufl", "x-failed-recipients", "text" (prose) or "" (nothing)
     recipients: tuple = ()
     original_message_ids: tuple = ()
     reporting_mta: str = ""
