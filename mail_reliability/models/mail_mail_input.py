@@ -70,7 +70,12 @@ class MailMail(models.Model):
         if failure_type in NO_RECIPIENT_TYPES and not failure_reason:
             for mail in self.filtered(lambda m: m.state == "exception"):
                 reason = mail._mr_no_recipient_reason(failure_type)
-                mail.write({"failure_type": failure_type, "failure_reason": reason})
+                if mail.auto_delete:
+                    # Stock deletes it right after; the reason still reaches its notifications.
+                    # Writing the type too would split the batch's UPDATE (one query more).
+                    mail.write({"failure_reason": reason})
+                else:
+                    mail.write({"failure_type": failure_type, "failure_reason": reason})
                 if len(self) == 1:
                     failure_reason = reason
         return super()._postprocess_sent_message(
