@@ -472,17 +472,7 @@ class MailThread(models.AbstractModel):
             _logger.warning(
                 "Bounce %s: %s (kept what could be read)", message_dict.get("message_id"), error
             )
-        bounced_message = message_dict.get("bounced_message") or self.env["mail.message"]
-        if not bounced_message and report.original_message_ids:
-            bounced_message = (
-                self.env["mail.message"]
-                .sudo()
-                .search(
-                    [("message_id", "in", list(report.original_message_ids))],
-                    order="id desc",
-                    limit=1,
-                )
-            )
+        bounced_message = self._mr_referenced_message(message_dict, report.original_message_ids)
         msg_ids = message_dict.get("bounced_msg_ids") or list(report.original_message_ids)
         allowed = self._mr_bounce_allowed_addresses(bounced_message, msg_ids)
         kept, ignored = [], []
@@ -704,20 +694,25 @@ class MailThread(models.AbstractModel):
         return matching
 
     @api.model
-    def _mr_feedback_complainers(self, message_dict, feedback):
-        """``(bounced_message, complainers, ignored)`` of an ARF report: only
-        recipients of the message it refers to count."""
+    def _mr_referenced_message(self, message_dict, original_message_ids):
+        """The message a report refers to: stock's match, else the newest of ours
+        whose Message-Id the report quotes."""
         bounced_message = message_dict.get("bounced_message") or self.env["mail.message"]
-        if not bounced_message and feedback.original_message_ids:
+        if not bounced_message and original_message_ids:
             bounced_message = (
                 self.env["mail.message"]
                 .sudo()
                 .search(
-                    [("message_id", "in", list(feedback.original_message_ids))],
-                    order="id desc",
-                    limit=1,
+                    [("message_id", "in", list(original_message_ids))], order="id desc", limit=1
                 )
             )
+        return bounced_message
+
+    @api.model
+    def _mr_feedback_complainers(self, message_dict, feedback):
+        """``(bounced_message, complainers, ignored)`` of an ARF report: only
+        recipients of the message it refers to count."""
+        bounced_message = self._mr_referenced_message(message_dict, feedback.original_message_ids)
         msg_ids = list(feedback.original_message_ids) or message_dict.get("bounced_msg_ids") or []
         allowed = self._mr_bounce_allowed_addresses(bounced_message, msg_ids)
         complainers = [a for a in feedback.recipients if a in allowed]
