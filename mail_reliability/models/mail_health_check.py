@@ -18,6 +18,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError
 
 from ..tools import dns_checks, health_rules, provider_limits
+from ..tools.constants import QUEUE_CRON_XMLID
 from ..tools.dns_checks import ERROR, OK, WARNING, DnsUnavailable, Finding
 from .ir_cron import MINUTES_PER_UNIT
 
@@ -42,7 +43,6 @@ CHECKS = (
     ("bounce_rate", 80, "Bounce rate"),
     ("domain_failures", 90, "Recurring failures by domain"),
 )
-QUEUE_CRON_XMLID = "mail.ir_cron_mail_scheduler_action"
 DEFAULT_DOMAIN_THRESHOLD = 5
 MAX_SENDING_DOMAINS = 10
 MIN_BOUNCE_SAMPLE = 20

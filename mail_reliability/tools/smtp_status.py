@@ -18,14 +18,26 @@ import ssl
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from .constants import (
+    EMAIL_INVALID,
+    EMAIL_MISSING,
+    GENERIC,
+    POLICY,
+    QUOTA,
+    RECIPIENT,
+    SENDER,
+    SIZE,
+    TEMPORARY,
+)
+
+# failure type -> selection label (translated with the field's selection)
 FAILURE_TYPES = {
-    "mail_smtp_temporary": "Temporary SMTP failure",
-    "mail_smtp_recipient": "Recipient address rejected",
-    "mail_smtp_sender": "Sender identity or authentication rejected",
-    "mail_smtp_policy": "Blocked by recipient's policy (spam/blocklist)",
-    "mail_smtp_size": "Message too large",
+    TEMPORARY: "Temporary SMTP failure",
+    RECIPIENT: "Recipient address rejected",
+    SENDER: "Sender identity or authentication rejected",
+    POLICY: "Blocked by recipient's policy (spam/blocklist)",
+    SIZE: "Message too large",
 }
-GENERIC = "mail_smtp"  # Odoo's own catch-all bucket
 
 
 @dataclass(frozen=True)
@@ -37,12 +49,6 @@ class SmtpVerdict:
     explanation: str
     message: str = ""
 
-
-TEMPORARY = "mail_smtp_temporary"
-RECIPIENT = "mail_smtp_recipient"
-SENDER = "mail_smtp_sender"
-POLICY = "mail_smtp_policy"
-SIZE = "mail_smtp_size"
 
 # reason -> (failure_type, permanent, explanation)
 REASONS = {
@@ -256,10 +262,9 @@ OTHER_EXPLANATIONS = {
     "unknown": "Sending failed for an unknown reason. Check the failure reason and the server log.",
     "mail_bounce": "The message was accepted, then bounced back by the recipient's mail "
     "system. Check the recipient address and the bounce reason.",
-    "mail_email_invalid": "The recipient's email address is not valid. Correct it on the "
+    EMAIL_INVALID: "The recipient's email address is not valid. Correct it on the "
     "contact and send again.",
-    "mail_email_missing": "The recipient has no email address. Add one on the contact and "
-    "send again.",
+    EMAIL_MISSING: "The recipient has no email address. Add one on the contact and " "send again.",
     "mail_from_invalid": "The sender (From) address is not valid. Fix the author's email or "
     "the default From address.",
     "mail_from_missing": "There is no sender (From) address. Set the author's email or a "
@@ -267,14 +272,14 @@ OTHER_EXPLANATIONS = {
     "mail_bl": "The address is on the email blacklist, so nothing was sent.",
     "mail_optout": "The recipient opted out of this mailing list, so nothing was sent.",
     "mail_dup": "The same address was already targeted by this mailing, so it was skipped.",
-    "mail_quota": "The daily sending limit was reached, so the email was held back. It is put "
+    QUOTA: "The daily sending limit was reached, so the email was held back. It is put "
     "back in the queue automatically when the limit resets; retrying before then gives the "
     "same result. Raise the limit in Settings, or send through an external server that does "
     "not count toward the database limit.",
 }
 
 # Not an SMTP reply: the database's own daily sending limit (see tools/quota_window.py).
-QUOTA_FAILURE_TYPE = ("mail_quota", "Daily limit reached")
+QUOTA_FAILURE_TYPE = (QUOTA, "Daily limit reached")
 
 # ---------------------------------------------------------------------------------------------
 # Wording
