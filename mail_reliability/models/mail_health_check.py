@@ -19,18 +19,12 @@ from odoo.exceptions import AccessError
 
 from ..tools import dns_checks, health_rules, provider_limits
 from ..tools.constants import QUEUE_CRON_XMLID
-from ..tools.dns_checks import ERROR, OK, WARNING, DnsUnavailable, Finding
+from ..tools.dns_checks import DnsUnavailable, Finding
+from ..tools.health_rules import ERROR, NOT_AVAILABLE, OK, STATUS_SELECTION, WARNING
 from .ir_cron import MINUTES_PER_UNIT
 
 _logger = logging.getLogger(__name__)
 
-NOT_AVAILABLE = "na"
-STATUS_SELECTION = [
-    (OK, "OK"),
-    (WARNING, "Warning"),
-    (ERROR, "Error"),
-    (NOT_AVAILABLE, "Not available"),
-]
 CHECKS = (
     # code, sequence, name
     ("admin_email", 10, "Admin email address"),
@@ -401,7 +395,7 @@ class MailHealthCheck(models.Model):
                 )
             )
         details.append(_("From addresses used in 30 days: %(n)s", n=len(context["from_addresses"])))
-        status = dns_checks.worst(statuses)
+        status = health_rules.worst(statuses)
         if status == OK:
             return Finding(
                 OK,
@@ -441,7 +435,7 @@ class MailHealthCheck(models.Model):
                         _("Check the DNS resolver settings (Settings > Emails > Email Health)."),
                     )
                 )
-        status = dns_checks.worst([f.status for f in findings])
+        status = health_rules.worst([f.status for f in findings])
         shown = [f for f in findings if f.status == status]
         details = []
         for f in findings:
@@ -550,7 +544,7 @@ class MailHealthCheck(models.Model):
             details.append(_("Failed mail by type: %(types)s", types=per_type))
             statuses.append(WARNING)
             problems.append(_("%(n)s failed mail (%(types)s)", n=total_failed, types=per_type))
-        status = dns_checks.worst(statuses)
+        status = health_rules.worst(statuses)
         if status == OK:
             return Finding(
                 OK, _("The queue cron is active and on time; no failed mail."), details=details

@@ -22,6 +22,7 @@ from odoo.addons.base.models.res_partner import _tz_get
 
 from ..tools import provider_limits, quota_window, retention
 from ..tools.constants import QUEUE_CRON_XMLID
+from ..tools.health_rules import ERROR, WARNING
 from .ir_cron import MINUTES_PER_UNIT, RECOMMENDED_INTERVAL_MINUTES
 
 _logger = logging.getLogger(__name__)
@@ -150,8 +151,8 @@ class ResConfigSettings(models.TransientModel):
         if not ran:
             summary = _("Never checked")
         else:
-            errors = len(ran.filtered(lambda c: c.status == "error"))
-            warnings = len(ran.filtered(lambda c: c.status == "warning"))
+            errors = len(ran.filtered(lambda c: c.status == ERROR))
+            warnings = len(ran.filtered(lambda c: c.status == WARNING))
             summary = _(
                 "%(errors)s error(s), %(warnings)s warning(s), checked %(when)s UTC",
                 errors=errors,
