@@ -63,6 +63,7 @@ class MailNotification(models.Model):
                 notification.smtp_code,
                 notification.smtp_status,
                 notification.failure_reason,
+                lang=self.env.lang,
             )
 
     # Delayed delivery reported by a DSN (Action: delayed): a warning, not a failure.
