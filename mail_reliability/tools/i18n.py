@@ -12,7 +12,7 @@ user's language to :func:`render` (``lang=self.env.lang``).
 
 from odoo.tools.translate import LazyGettext, LazyTranslate
 
-__all__ = ["LazyTranslate", "render"]
+__all__ = ["LazyTranslate", "TextError", "error_text", "render"]
 
 
 def render(text, lang=None):
@@ -25,3 +25,23 @@ def render(text, lang=None):
         # what env._(lazy_text) does, with the language given instead of an env
         return text._translate(lang or "en_US")
     return text
+
+
+class TextError(ValueError):
+    """A ``ValueError`` whose message is meant for users.
+
+    ``str(exc)`` is the English message (logs, tests); :func:`error_text` gives
+    it in the reader's language.
+    """
+
+    def __init__(self, text):
+        super().__init__(render(text))
+        self.text = text
+
+
+def error_text(exc, lang=None):
+    """The message of ``exc`` in ``lang``: translated when a tool raised a
+    :class:`TextError`, ``str(exc)`` otherwise."""
+    if isinstance(exc, TextError):
+        return render(exc.text, lang)
+    return str(exc)

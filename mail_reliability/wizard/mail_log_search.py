@@ -14,6 +14,7 @@ from odoo.exceptions import UserError
 from odoo.tools import config
 
 from ..tools import log_search
+from ..tools.i18n import error_text
 
 DEFAULT_MAX_MB = 64
 
@@ -52,7 +53,7 @@ class MailLogSearch(models.TransientModel):
                     "mail_reliability.log_file names another file, so nothing was read: "
                     "%(reason)s. Delete the parameter or set it to the logfile of the "
                     "server configuration.",
-                    reason=exc,
+                    reason=error_text(exc, self.env.lang),
                 )
             ) from exc
 
