@@ -121,6 +121,7 @@ class MailSupportBundle(models.TransientModel):
     @api.model
     def _action_download_eml(self, records):
         """Server action of mail.mail / mail.message: download their .eml."""
+        self.check_access("create")  # the same access rights as the download itself
         if not records:
             raise UserError(_("Select at least one email."))
         if len(records) > MAX_EML_RECORDS:
