@@ -578,6 +578,9 @@ class MailHealthCheck(models.Model):
         """No database limit, but an outgoing server of a provider with a known daily
         limit and no limit of its own: suggest one (a warning, nothing is changed)."""
         suggestions = []
+        # the presets' labels as the settings' selection shows them (translated)
+        preset_field = self.env["res.config.settings"]._fields["mr_daily_limit_preset"]
+        labels = dict(preset_field._description_selection(self.env))
         for server in self.env["ir.mail_server"].sudo().search([("daily_limit", "=", 0)]):
             presets = provider_limits.presets_for_host(server.smtp_host)
             if presets:
@@ -586,7 +589,7 @@ class MailHealthCheck(models.Model):
                         "%(server)s (%(host)s): %(presets)s",
                         server=server.name,
                         host=server.smtp_host,
-                        presets=_(" or ").join(p.label for p in presets),
+                        presets=_(" or ").join(labels.get(p.code, p.label) for p in presets),
                     )
                 )
         if not suggestions:
