@@ -216,7 +216,7 @@ class MailingMailing(models.Model):
         sees it.
         """
         pick = self.env.context.get(QUEUE_PICK_KEY)
-        if pick is None:
+        if type(pick) is not int:  # not in a queue run (or a caller's stray value)
             return super().search(domain, offset=offset, limit=limit, order=order)
         context = dict(self.env.context)
         del context[QUEUE_PICK_KEY]
