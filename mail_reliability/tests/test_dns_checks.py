@@ -207,5 +207,34 @@ class TestDnsChecks(BaseCase):
             {"v": "DMARC1", "p": "quarantine", "pct": "50"},
         )
         self.assertEqual(dns_checks.parse_tags("v=DKIM1; p=MIG f\n AB")["p"], "MIGfAB")
-        self.assertEqual(dns_checks.organizational_domain("a.b.example.co.uk"), "example.co.uk")
-        self.assertEqual(dns_checks.organizational_domain("mail.corp.test"), "corp.test")
+
+    def test_organizational_domain(self):
+        """From the public suffix list, private section included (github.io)."""
+        for domain, expected in (
+            ("x.github.io", "x.github.io"),
+            ("mail.x.github.io", "x.github.io"),
+            ("github.io", "github.io"),
+            ("a.b.co.uk", "b.co.uk"),
+            ("a.b.example.co.uk", "example.co.uk"),
+            ("co.uk", "co.uk"),
+            ("example.com", "example.com"),
+            ("Mail.Example.COM.", "example.com"),
+            ("mail.corp.test", "corp.test"),  # unknown TLD: one-label suffix
+            ("www.bücher.de", "xn--bcher-kva.de"),  # IDN: A-labels either way
+            ("www.xn--bcher-kva.de", "xn--bcher-kva.de"),
+            ("a.b.公司.cn", "b.xn--55qx5d.cn"),  # 公司.cn is itself a public suffix
+            ("", ""),
+        ):
+            with self.subTest(domain=domain):
+                self.assertEqual(dns_checks.organizational_domain(domain), expected)
+
+    def test_dmarc_fallback_uses_public_suffix_list(self):
+        self.peer.add("_dmarc.github.io", "TXT", "v=DMARC1; p=reject")
+        self.peer.add("_dmarc.b.co.uk", "TXT", "v=DMARC1; p=quarantine")
+        # x.github.io is its own organizational domain: github.io's policy is not its own
+        self.assertEqual(dns_checks.dmarc_record(self.resolver, "x.github.io")[0], None)
+        self.assertEqual(
+            dns_checks.dmarc_record(self.resolver, "a.b.co.uk"),
+            ("v=DMARC1; p=quarantine", "_dmarc.b.co.uk"),
+        )
+        self.assertNotIn(("_dmarc.co.uk", "TXT"), self.peer.queries)

@@ -16,6 +16,7 @@
 """
 
 import contextvars
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import dns.exception
 import dns.name
 import dns.resolver
 import spf
+from publicsuffixlist import PublicSuffixList
 
 OK = "ok"
 WARNING = "warning"
@@ -328,18 +330,39 @@ def dkim_finding(resolver, domain, selectors):
 ALIGNMENT = {"r": "relaxed", "s": "strict"}
 
 
+@functools.cache
+def _public_suffix_list():
+    # The list ships with the package (no download); parsing it takes ~0.5 s, once.
+    return PublicSuffixList()
+
+
+def normalize_domain(domain):
+    """``Bücher.DE.`` -> ``xn--bcher-kva.de``: lower case, A-labels, no final dot."""
+    text = str(domain or "").strip().rstrip(".").lower()
+    if text.isascii():
+        return text
+    try:
+        return dns.name.from_text(text).to_text(omit_final_dot=True).lower()
+    except (dns.exception.DNSException, UnicodeError, ValueError):
+        return text  # not a valid IDN: compared as given
+
+
 def organizational_domain(domain):
-    """A light approximation of the organizational domain (no public suffix list)."""
-    labels = domain.lower().rstrip(".").split(".")
-    two_level = {"co", "com", "net", "org", "gov", "ac", "edu"}
-    if len(labels) >= 3 and labels[-2] in two_level and len(labels[-1]) == 2:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
+    """The organizational domain (RFC 7489 3.2) from the public suffix list.
+
+    ``x.github.io`` -> ``x.github.io``, ``a.b.co.uk`` -> ``b.co.uk``; a name that
+    is itself a public suffix (``co.uk``), or not a valid name, stays as it is.
+    Unknown top-level domains (``corp.test``) count as one-label suffixes.
+    """
+    name = normalize_domain(domain)
+    if not name:
+        return ""
+    return _public_suffix_list().privatesuffix(name) or name
 
 
 def dmarc_record(resolver, domain):
     """Return ``(record, queried_name)``, looking at the organizational domain if needed."""
-    for name in dict.fromkeys([domain, organizational_domain(domain)]):
+    for name in dict.fromkeys([normalize_domain(domain), organizational_domain(domain)]):
         records = [
             r
             for r in resolver.txt(f"_dmarc.{name}")
