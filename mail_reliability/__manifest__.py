@@ -5,12 +5,16 @@
     "summary": "Dependable, diagnosable outgoing and incoming email: failure "
     "classification, retries, quotas, bounces and health checks",
     "version": "18.0.1.0.0",
+    "development_status": "Beta",
     "category": "Productivity/Discuss",
     "website": "https://github.com/mail-reliability/mail_reliability",
     "author": "mail_reliability contributors",
+    "maintainers": ["mail-reliability"],
     "license": "LGPL-3",
     "depends": ["mail"],
-    "external_dependencies": {"python": ["dnspython", "flufl.bounce"]},
+    "external_dependencies": {
+        "python": ["dnspython", "flufl.bounce", "publicsuffixlist", "pyspf"],
+    },
     "data": [
         "security/ir.model.access.csv",
         "data/ir_config_parameter_data.xml",

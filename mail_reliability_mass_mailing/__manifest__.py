@@ -5,9 +5,11 @@
     "summary": "Email Marketing queue on top of Mail Reliability: FIFO campaigns, "
     "visible head-of-line blocking, failure reasons on traces",
     "version": "18.0.1.0.0",
+    "development_status": "Beta",
     "category": "Marketing/Email Marketing",
     "website": "https://github.com/mail-reliability/mail_reliability",
     "author": "mail_reliability contributors",
+    "maintainers": ["mail-reliability"],
     "license": "LGPL-3",
     "depends": ["mail_reliability", "mass_mailing"],
     "data": [

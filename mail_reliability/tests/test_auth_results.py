@@ -157,6 +157,13 @@ class TestAuthResultsParse(BaseCase):
             ("customer.test.evil.test", "customer.test", False),
             ("esp.test", "customer.test", False),
             ("", "customer.test", False),
+            # DMARC relaxed alignment: the organizational domain, public suffix list
+            ("a.customer.test", "b.customer.test", True),
+            ("bounce.mail.b.co.uk", "b.co.uk", True),
+            ("b.co.uk", "c.co.uk", False),
+            ("x.github.io", "github.io", False),
+            ("x.github.io", "y.github.io", False),
+            ("bounce.bücher.de", "xn--bcher-kva.de", True),
         ):
             with self.subTest(a=a, b=b):
                 self.assertEqual(auth_results.aligned(a, b), expected)

@@ -69,7 +69,67 @@ class TestDnsChecks(BaseCase):
             self.peer.add(f"l{i}.test", "TXT", "v=spf1 ip4:10.9.9.9 -all")
         result, why = dns_checks.check_spf(self.resolver, "10.1.1.1", "many.test")
         self.assertEqual(result, "permerror")
-        self.assertIn("10 DNS lookups", why)
+        self.assertIn("DNS lookups", why)
+
+    def test_spf_macros_of_real_providers(self):
+        """Proofpoint's and Salesforce's published mechanisms (RFC 7208 section 7 macros)."""
+        p = self.peer
+        p.add("pp.test", "TXT", "v=spf1 include:%{ir}.%{v}.%{d}.spf.has.pphosted.com -all")
+        p.add(
+            "5.113.0.203.in-addr.pp.test.spf.has.pphosted.com", "TXT", "v=spf1 ip4:203.0.113.5 -all"
+        )
+        p.add("6.113.0.203.in-addr.pp.test.spf.has.pphosted.com", "TXT", "v=spf1 -all")
+        p.add("sf.test", "TXT", "v=spf1 exists:%{i}._spf.mta.salesforce.com -all")
+        p.add("198.51.100.7._spf.mta.salesforce.com", "A", "127.0.0.2")
+        for ip, domain, expected in (
+            ("203.0.113.5", "pp.test", "pass"),
+            ("203.0.113.6", "pp.test", "fail"),
+            ("198.51.100.7", "sf.test", "pass"),
+            ("198.51.100.8", "sf.test", "fail"),
+        ):
+            with self.subTest(ip=ip, domain=domain):
+                result, why = dns_checks.check_spf(self.resolver, ip, domain)
+                self.assertEqual(result, expected, why)
+        # the expanded names were asked of the configured DNS server
+        self.assertIn(("5.113.0.203.in-addr.pp.test.spf.has.pphosted.com", "TXT"), p.queries)
+        self.assertIn(("198.51.100.8._spf.mta.salesforce.com", "A"), p.queries)
+        self.assertIsNone(dns_checks._SPF_RESOLVER.get(), "the resolver is set for one check only")
+        # and the health check's finding is green for an authorised server
+        self.assertEqual(
+            dns_checks.spf_finding(self.resolver, "pp.test", {"x": "203.0.113.5"}).status, OK
+        )
+
+    def test_spf_macro_edge_cases(self):
+        p = self.peer
+        # IPv6: %{i}/%{ir} are nibbles, %{v} is "ip6"; %{d2} keeps the two rightmost labels
+        p.add("mail.six.test", "TXT", "v=spf1 exists:%{ir}.%{v}._spf.%{d2} -all")
+        nibbles = "1.0.b.c." + "0." * 20 + "8.b.d.0.1.0.0.2"
+        p.add(f"{nibbles}.ip6._spf.six.test", "A", "127.0.0.2")
+        # %{dr}: labels reversed; redirect= expands macros too
+        p.add("rev.test", "TXT", "v=spf1 redirect=%{dr}.policies.test")
+        p.add("test.rev.policies.test", "TXT", "v=spf1 ip4:192.0.2.0/24 -all")
+        # the envelope sender is postmaster@<domain> and the HELO name the server's
+        p.add("who.test", "TXT", "v=spf1 exists:%{l}.%{o}.users.test exists:%{h}.helo.test -all")
+        p.add("postmaster.who.test.users.test", "A", "127.0.0.2")
+        p.add("helo.test", "TXT", "v=spf1 exists:%{h}.helo.test -all")
+        p.add("smtp.relay.test.helo.test", "A", "127.0.0.2")
+        # an unknown macro letter or a lone % is a syntax error: permerror
+        p.add("badmacro.test", "TXT", "v=spf1 exists:%{z}.x.test -all")
+        p.add("lonepct.test", "TXT", "v=spf1 exists:%i.x.test -all")
+        for ip, domain, helo, expected in (
+            ("2001:db8::cb01", "mail.six.test", None, "pass"),
+            ("2001:db8::cb02", "mail.six.test", None, "fail"),
+            ("192.0.2.40", "rev.test", None, "pass"),
+            ("198.51.100.40", "rev.test", None, "fail"),
+            ("192.0.2.40", "who.test", None, "pass"),
+            ("192.0.2.40", "helo.test", "smtp.relay.test", "pass"),
+            ("192.0.2.40", "helo.test", None, "fail"),
+            ("192.0.2.40", "badmacro.test", None, "permerror"),
+            ("192.0.2.40", "lonepct.test", None, "permerror"),
+        ):
+            with self.subTest(ip=ip, domain=domain, helo=helo):
+                result, why = dns_checks.check_spf(self.resolver, ip, domain, helo=helo)
+                self.assertEqual(result, expected, why)
 
     def test_spf_finding_for_servers(self):
         self.peer.add("smtp.provider.test", "A", "203.0.113.5")
@@ -147,5 +207,34 @@ class TestDnsChecks(BaseCase):
             {"v": "DMARC1", "p": "quarantine", "pct": "50"},
         )
         self.assertEqual(dns_checks.parse_tags("v=DKIM1; p=MIG f\n AB")["p"], "MIGfAB")
-        self.assertEqual(dns_checks.organizational_domain("a.b.example.co.uk"), "example.co.uk")
-        self.assertEqual(dns_checks.organizational_domain("mail.corp.test"), "corp.test")
+
+    def test_organizational_domain(self):
+        """From the public suffix list, private section included (github.io)."""
+        for domain, expected in (
+            ("x.github.io", "x.github.io"),
+            ("mail.x.github.io", "x.github.io"),
+            ("github.io", "github.io"),
+            ("a.b.co.uk", "b.co.uk"),
+            ("a.b.example.co.uk", "example.co.uk"),
+            ("co.uk", "co.uk"),
+            ("example.com", "example.com"),
+            ("Mail.Example.COM.", "example.com"),
+            ("mail.corp.test", "corp.test"),  # unknown TLD: one-label suffix
+            ("www.bücher.de", "xn--bcher-kva.de"),  # IDN: A-labels either way
+            ("www.xn--bcher-kva.de", "xn--bcher-kva.de"),
+            ("a.b.公司.cn", "b.xn--55qx5d.cn"),  # 公司.cn is itself a public suffix
+            ("", ""),
+        ):
+            with self.subTest(domain=domain):
+                self.assertEqual(dns_checks.organizational_domain(domain), expected)
+
+    def test_dmarc_fallback_uses_public_suffix_list(self):
+        self.peer.add("_dmarc.github.io", "TXT", "v=DMARC1; p=reject")
+        self.peer.add("_dmarc.b.co.uk", "TXT", "v=DMARC1; p=quarantine")
+        # x.github.io is its own organizational domain: github.io's policy is not its own
+        self.assertEqual(dns_checks.dmarc_record(self.resolver, "x.github.io")[0], None)
+        self.assertEqual(
+            dns_checks.dmarc_record(self.resolver, "a.b.co.uk"),
+            ("v=DMARC1; p=quarantine", "_dmarc.b.co.uk"),
+        )
+        self.assertNotIn(("_dmarc.co.uk", "TXT"), self.peer.queries)

@@ -503,6 +503,9 @@ class FakeResolver:
     def mx(self, name):
         return list(self._mx)
 
+    def ptr(self, name):
+        return list(self._mx)
+
 
 spf_terms = st.one_of(
     st.sampled_from(
@@ -518,6 +521,12 @@ spf_terms = st.one_of(
             "include:x.test",
             "redirect=x.test",
             "exists:%{d}",
+            "include:%{ir}.%{v}.%{d}.spf.has.pphosted.com",
+            "exists:%{i}._spf.mta.salesforce.com",
+            "exists:%{p}.%{h}.%{l-}.%{s}.%{o}.%{d2r}",
+            "a:%{c}.%{r}.%{t}.x.test",
+            "redirect=%{d1}.x.test",
+            "exp=%{i}.exp.%{d}",
             "ptr",
             "ip4:192.0.2.0/24",
             "ip6:2001:db8::/32",

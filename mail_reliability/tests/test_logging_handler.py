@@ -8,9 +8,11 @@ import logging.handlers
 import os
 import tempfile
 from datetime import datetime, timezone
+from unittest.mock import patch
 
 from odoo.tests import BaseCase, tagged
 
+from .. import logging_handler
 from ..logging_handler import DailyRotatingFileHandler, log_day, next_rollover
 from ..tools import log_search
 
@@ -36,6 +38,7 @@ class TestLoggingHandler(BaseCase):
         self.path = os.path.join(self.tmp.name, "odoo.log")
 
     def _handler(self, clock, **kwargs):
+        kwargs.setdefault("logrotate_configs", ())  # this host's /etc/logrotate.d stays out
         handler = DailyRotatingFileHandler(self.path, clock=clock, **kwargs)
         handler.setFormatter(logging.Formatter("%(message)s"))
         self.addCleanup(handler.close)
@@ -143,7 +146,117 @@ class TestLoggingHandler(BaseCase):
 
     def test_bad_hour(self):
         with self.assertRaises(ValueError):
-            DailyRotatingFileHandler(self.path, rollover_hour=24)
+            DailyRotatingFileHandler(self.path, rollover_hour=24, logrotate_configs=())
+
+
+DEBIAN_LOGROTATE = """/var/log/odoo/*.log {
+    copytruncate
+    missingok
+    notifempty
+}
+"""
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestLoggingHandlerLogrotate(BaseCase):
+    """One rotator per file: a logrotate configuration naming the log file wins."""
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.logdir = os.path.join(self.tmp.name, "log")
+        os.mkdir(self.logdir)
+        self.path = os.path.join(self.logdir, "odoo.log")
+        self.confdir = os.path.join(self.tmp.name, "logrotate.d")
+        os.mkdir(self.confdir)
+        patcher = patch.object(logging_handler, "_warned", set())
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _write_conf(self, name, text):
+        path = os.path.join(self.confdir, name)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text.replace("/var/log/odoo", self.logdir))
+        return path
+
+    def test_patterns_of_a_configuration(self):
+        text = """# comment /var/log/commented.log {
+weekly
+include /etc/logrotate.d
+"/var/log/a b.log" /var/log/c.log {
+    rotate 4
+    postrotate
+        /usr/bin/killall -HUP x || true; echo "/var/log/in-script.log {"
+        }
+    endscript
+}
+/var/log/next/*.log
+/var/log/more.log
+{
+    daily
+}
+/var/log/one.log { rotate 1 }
+"""
+        self.assertEqual(
+            logging_handler.logrotate_patterns(text),
+            [
+                "/var/log/a b.log",
+                "/var/log/c.log",
+                "/var/log/next/*.log",
+                "/var/log/more.log",
+                "/var/log/one.log",
+            ],
+        )
+
+    def test_which_configuration_names_the_file(self):
+        confs = [self.confdir]
+        self.assertIsNone(logging_handler.logrotate_config_for(self.path, confs))
+        self._write_conf("nginx", "/var/log/nginx/*.log {\n daily\n}\n")
+        self._write_conf("sub", "/var/log/odoo/*/odoo.log {\n daily\n}\n")  # * is one level
+        self._write_conf("odoo.dpkg-old", DEBIAN_LOGROTATE)  # logrotate skips these
+        self.assertIsNone(logging_handler.logrotate_config_for(self.path, confs))
+        debian = self._write_conf("odoo", DEBIAN_LOGROTATE)
+        self.assertEqual(logging_handler.logrotate_config_for(self.path, confs), debian)
+        # a configuration file given directly, naming the file itself
+        single = os.path.join(self.tmp.name, "logrotate.conf")
+        with open(single, "w", encoding="utf-8") as fh:
+            fh.write(f"{self.path} {{\n  weekly\n}}\n")
+        self.assertEqual(logging_handler.logrotate_config_for(self.path, [single]), single)
+        # unreadable or missing configurations are skipped
+        self.assertIsNone(logging_handler.logrotate_config_for(self.path, ["/nonexistent"]))
+
+    def test_handler_leaves_rotation_to_logrotate(self):
+        config = self._write_conf("odoo", DEBIAN_LOGROTATE)
+        clock = FakeClock(ts(2026, 3, 1, 12, 0))
+        with self.assertLogs("odoo.addons.mail_reliability.logging_handler", "WARNING") as logs:
+            handler = DailyRotatingFileHandler(
+                self.path, clock=clock, logrotate_configs=[self.confdir]
+            )
+            DailyRotatingFileHandler(
+                self.path, clock=clock, logrotate_configs=[self.confdir], delay=True
+            ).close()
+        self.addCleanup(handler.close)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        self.assertEqual(handler.rotated_by, config)
+        self.assertEqual(len(logs.output), 1, "said once")
+        self.assertIn(config, logs.output[0])
+        self.assertIn("logrotate", logs.output[0])
+
+        def log(text):
+            handler.emit(logging.LogRecord("t", logging.INFO, __file__, 1, text, None, None))
+
+        log("day1")
+        clock.now = ts(2026, 3, 3, 6, 0)  # two 05:00 UTC boundaries later
+        log("day3")
+        self.assertEqual(os.listdir(self.logdir), ["odoo.log"], "no rotation by the handler")
+        # logrotate without copytruncate renames the file: the handler follows
+        os.rename(self.path, self.path + ".1")
+        log("after logrotate")
+        with open(self.path, encoding="utf-8") as fh:
+            self.assertEqual(fh.read(), "after logrotate\n")
+        with open(self.path + ".1", encoding="utf-8") as fh:
+            self.assertEqual(fh.read(), "day1\nday3\n")
 
 
 @tagged("mail_reliability", "post_install", "-at_install")
@@ -151,8 +264,6 @@ class TestLoggingHandlerConfig(BaseCase):
     """post_load: the [mail_reliability] section of odoo.conf swaps Odoo's file handler."""
 
     def test_install_from_config(self):
-        from unittest.mock import patch
-
         from odoo.tools import config
 
         from ..logging_handler import install_from_config
@@ -169,6 +280,7 @@ class TestLoggingHandlerConfig(BaseCase):
         with (
             patch.dict(config.options, {"logfile": path}),
             patch.dict(config.misc, {}, clear=False),
+            patch.object(logging_handler, "LOGROTATE_CONFIGS", ()),
         ):
             config.misc.pop("mail_reliability", None)
             self.assertIsNone(install_from_config(), "off unless asked")
@@ -183,3 +295,35 @@ class TestLoggingHandlerConfig(BaseCase):
             self.assertIn(installed, root.handlers)
             self.assertIs(installed.formatter, watched.formatter)
             self.assertIs(install_from_config(), installed, "idempotent")
+
+    def test_install_from_config_yields_to_logrotate(self):
+        from odoo.tools import config
+
+        from ..logging_handler import install_from_config
+
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        path = os.path.join(tmp.name, "odoo.log")
+        rotate = os.path.join(tmp.name, "odoo.logrotate")
+        with open(rotate, "w", encoding="utf-8") as fh:
+            fh.write(DEBIAN_LOGROTATE.replace("/var/log/odoo", tmp.name))
+        root = logging.getLogger()
+        watched = logging.handlers.WatchedFileHandler(path)
+        root.addHandler(watched)
+        self.addCleanup(watched.close)
+        self.addCleanup(root.removeHandler, watched)
+        with (
+            patch.dict(config.options, {"logfile": path}),
+            patch.dict(config.misc, {"mail_reliability": {"log_rotation": "True"}}),
+            patch.object(logging_handler, "LOGROTATE_CONFIGS", (rotate,)),
+            patch.object(logging_handler, "_warned", set()),
+            self.assertLogs("odoo.addons.mail_reliability.logging_handler", "WARNING") as logs,
+        ):
+            self.assertIsNone(install_from_config())
+            self.assertIsNone(install_from_config())
+        self.assertIn(watched, root.handlers, "Odoo's handler stays")
+        self.assertFalse(
+            [h for h in root.handlers if isinstance(h, DailyRotatingFileHandler)],
+        )
+        self.assertEqual(len(logs.output), 1, "said once")
+        self.assertIn(rotate, logs.output[0])

@@ -124,6 +124,25 @@ class TestMailHealthCheck(SmtpSinkCase):
         self.assertEqual(check.status, "error")
         self.assertIn("shop.test", check.finding)
 
+    def test_spf_macros(self):
+        """Providers' RFC 7208 macros are evaluated (they used to give a false permerror)."""
+        self.dns.reset()
+        self.dns.add(
+            "corp.test",
+            "TXT",
+            "v=spf1 include:%{ir}.%{v}.%{d}.spf.has.pphosted.com "
+            "exists:%{i}._spf.mta.salesforce.com -all",
+        )
+        self.dns.add("1.0.0.127.in-addr.corp.test.spf.has.pphosted.com", "TXT", "v=spf1 -all")
+        self.dns.add("127.0.0.1._spf.mta.salesforce.com", "A", "127.0.0.2")
+        check = self.run_checks()["spf"]
+        self.assertEqual(check.status, "ok", check.finding)
+        self.assertIn("exists:%{i}._spf.mta.salesforce.com", check.details)
+        self.dns.records.pop(("127.0.0.1._spf.mta.salesforce.com", "A"))
+        check = self.run_checks()["spf"]
+        self.assertEqual(check.status, "error")
+        self.assertIn("not authorised", check.finding)
+
     def test_dkim_and_dmarc_bad(self):
         self.dns.reset()
         self.dns.add("corp.test", "TXT", "v=spf1 ip4:127.0.0.1 -all")

@@ -15,6 +15,8 @@ Pure functions, no database: ``parse`` reads one header value,
 import re
 from dataclasses import dataclass, field
 
+from .dns_checks import organizational_domain
+
 _PAIR = re.compile(r'\s*([A-Za-z0-9_.\-/]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;"]+)')
 MAX_HEADER_LENGTH = 16_384  # longer values are cut before parsing
 MAX_HEADERS = 50  # headers read per message, from the top
@@ -132,13 +134,13 @@ def domain_of(address):
 
 
 def aligned(domain_a, domain_b):
-    """Relaxed alignment, without a public suffix list: one domain is the other or
-    a subdomain of it (``bounce.example.com`` and ``example.com``).  Stricter than
-    DMARC for sibling subdomains, never looser."""
+    """DMARC relaxed alignment (RFC 7489 3.1): the same organizational domain by the
+    public suffix list (``bounce.example.com`` and ``example.com``, but not
+    ``x.github.io`` and ``github.io``)."""
     a, b = domain_of(domain_a), domain_of(domain_b)
     if not a or not b:
         return False
-    return a == b or a.endswith("." + b) or b.endswith("." + a)
+    return organizational_domain(a) == organizational_domain(b)
 
 
 def trusted_header(values, authserv_ids):

@@ -6,14 +6,17 @@
   nameserver, port and timeout.  "No such name" and "no answer" are empty
   results; a timeout, SERVFAIL or unreachable resolver raises
   :class:`DnsUnavailable`, which callers turn into "could not check".
-* :func:`check_spf` evaluates an SPF policy (RFC 7208) for one IP address:
-  ``ip4``, ``ip6``, ``a``, ``mx``, ``include``, ``exists``, ``redirect``
-  and ``all``, with the 10-lookup limit.  ``ptr`` never matches (the RFC
-  says "do not use"), macros other than ``%{d}``/``%{o}`` are a permerror.
+* :func:`check_spf` evaluates an SPF policy (RFC 7208) for one IP address
+  with pyspf: every mechanism and modifier, the section 7 macros
+  (``include:%{ir}.%{v}.%{d}.spf.has.pphosted.com``,
+  ``exists:%{i}._spf.mta.salesforce.com``) and the lookup limits, its DNS
+  queries answered by our :class:`Resolver`.
 * :func:`check_dkim` and :func:`check_dmarc` read the records and say what
   they mean.  Every check returns a :class:`Finding`.
 """
 
+import contextvars
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -21,13 +24,13 @@ from dataclasses import dataclass, field
 import dns.exception
 import dns.name
 import dns.resolver
+import spf
+from publicsuffixlist import PublicSuffixList
 
 # the status vocabulary is the health rules' (re-exported for the callers of this module)
 from .health_rules import ERROR, OK, STATUS_ORDER, WARNING, worst  # noqa: F401
 
 DEFAULT_TIMEOUT = 3.0
-MAX_DNS_LOOKUPS = 10  # RFC 7208 section 4.6.4
-MAX_VOID_LOOKUPS = 2
 
 
 class DnsUnavailable(Exception):
@@ -103,6 +106,10 @@ class Resolver:
         records = sorted(self._query(name, "MX"), key=lambda r: r.preference)
         return [r.exchange.to_text(omit_final_dot=True) for r in records]
 
+    def ptr(self, name):
+        """Host names of a reverse name (``4.3.2.1.in-addr.arpa``)."""
+        return [rdata.target.to_text(omit_final_dot=True) for rdata in self._query(name, "PTR")]
+
 
 # ----------------------------------------------------------------------
 # Tag lists (DKIM, DMARC)
@@ -123,11 +130,37 @@ def parse_tags(record):
 # ----------------------------------------------------------------------
 # SPF
 # ----------------------------------------------------------------------
-SPF_QUALIFIERS = {"+": "pass", "-": "fail", "~": "softfail", "?": "neutral"}
+# pyspf (module ``spf``) evaluates the policy: every mechanism, the RFC 7208
+# section 7 macros (%{i}, %{ir}, %{v}, %{d2}...), the 10-lookup and 2-void-lookup
+# limits.  Its DNS goes through the module-level ``spf.DNSLookup`` driver; we
+# install a dispatcher that answers from *our* Resolver (configured nameserver,
+# port, timeout, "down" memory) while check_spf() runs, and defers to pyspf's
+# own driver otherwise, so other users of pyspf in the process are unaffected.
+_SPF_RESOLVER = contextvars.ContextVar("mail_reliability_spf_resolver", default=None)
+_PYSPF_DNS_LOOKUP = getattr(spf.DNSLookup, "mail_reliability_fallback", spf.DNSLookup)
 
 
-class SpfPermError(Exception):
-    pass
+def _spf_dns_lookup(name, qtype, strict=True, timeout=None):
+    """pyspf's DNS driver contract: a list of ``((name, type), value)`` answers."""
+    resolver = _SPF_RESOLVER.get()
+    if resolver is None:
+        return _PYSPF_DNS_LOOKUP(name, qtype, strict, timeout)
+    key = (name, qtype)
+    if qtype in ("TXT", "SPF"):
+        # pyspf wants each TXT record as a sequence of byte strings.
+        return [(key, (text.encode("utf-8", "replace"),)) for text in resolver.txt(name)]
+    if qtype in ("A", "AAAA"):
+        return [(key, address) for address in resolver.address_records(name, qtype == "AAAA")]
+    if qtype == "MX":
+        # resolver.mx() is already in preference order; keep that order.
+        return [(key, (rank, host)) for rank, host in enumerate(resolver.mx(name))]
+    if qtype == "PTR":
+        return [(key, host) for host in resolver.ptr(name)]
+    return []
+
+
+_spf_dns_lookup.mail_reliability_fallback = _PYSPF_DNS_LOOKUP
+spf.DNSLookup = _spf_dns_lookup
 
 
 def spf_records(txt_records):
@@ -138,163 +171,39 @@ def spf_records(txt_records):
     ]
 
 
-def _expand(spec, domain, sender_domain):
-    if "%" not in spec:
-        return spec
-    out = spec.replace("%{d}", domain).replace("%{o}", sender_domain)
-    out = out.replace("%%", "%").replace("%_", " ").replace("%-", "%20")
-    if "%" in out:
-        raise SpfPermError(f"unsupported SPF macro in {spec!r}")
-    return out
-
-
-def _split_cidr(arg):
-    """``"example.com/24//64"`` -> ``("example.com", 24, 64)``."""
-    m = re.match(r"^(.*?)(?:/(\d+))?(?://(\d+))?$", arg or "")
-    name, v4, v6 = m.group(1), m.group(2), m.group(3)
-    v4 = int(v4) if v4 is not None else 32
-    v6 = int(v6) if v6 is not None else 128
-    if v4 > 32 or v6 > 128:
-        raise SpfPermError(f"invalid CIDR length in {arg!r}")
-    return name, v4, v6
-
-
-def _in_network(ip, address, v4, v6):
-    try:
-        candidate = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if candidate.version != ip.version:
-        return False
-    prefix = v4 if ip.version == 4 else v6
-    return ip in ipaddress.ip_network(f"{candidate}/{prefix}", strict=False)
-
-
-class _SpfState:
-    def __init__(self, resolver):
-        self.resolver = resolver
-        self.lookups = 0
-        self.void = 0
-
-    def count(self):
-        self.lookups += 1
-        if self.lookups > MAX_DNS_LOOKUPS:
-            raise SpfPermError("more than 10 DNS lookups (RFC 7208 4.6.4)")
-
-    def void_check(self, result):
-        if not result:
-            self.void += 1
-            if self.void > MAX_VOID_LOOKUPS:
-                raise SpfPermError("more than 2 void DNS lookups (RFC 7208 4.6.4)")
-        return result
-
-
-def _evaluate(state, ip, domain, sender_domain, depth=0):
-    """Return (result, matched mechanism) for ``ip`` against ``domain``'s policy."""
-    if depth > MAX_DNS_LOOKUPS:
-        raise SpfPermError("include/redirect loop")
-    records = spf_records(state.resolver.txt(domain))
-    if not records:
-        return "none", ""
-    if len(records) > 1:
-        raise SpfPermError(f"{domain} publishes {len(records)} SPF records (only one is allowed)")
-    terms = records[0].split()[1:]
-    redirect = None
-    for term in terms:
-        lower = term.lower()
-        if lower.startswith("redirect="):
-            redirect = _expand(term.split("=", 1)[1], domain, sender_domain)
-            continue
-        if "=" in term.split(":", 1)[0]:
-            continue  # other modifiers (exp=...) are ignored
-        qualifier, body = "pass", term
-        if term[0] in SPF_QUALIFIERS:
-            qualifier, body = SPF_QUALIFIERS[term[0]], term[1:]
-        match = re.match(r"^([A-Za-z0-9]+)(:[^\s]*)?(/[^\s]*)?$", body)
-        if not match:
-            raise SpfPermError(f"invalid SPF term {term!r}")
-        name = match.group(1).lower()
-        arg = (match.group(2) or ":")[1:]
-        cidr = match.group(3) or ""
-        if _mechanism_matches(state, ip, domain, sender_domain, name, arg, cidr, depth):
-            return qualifier, body
-    if redirect:
-        state.count()
-        result, matched = _evaluate(state, ip, redirect, sender_domain, depth + 1)
-        if result == "none":
-            raise SpfPermError(f"redirect to {redirect}, which has no SPF record")
-        return result, matched
-    return "neutral", ""
-
-
-def _mechanism_matches(state, ip, domain, sender_domain, name, arg, cidr, depth):
-    if name == "all":
-        return True
-    if name in ("ip4", "ip6"):
-        try:
-            network = ipaddress.ip_network(arg, strict=False)
-        except ValueError as exc:
-            raise SpfPermError(f"invalid {name} network {arg!r}") from exc
-        if (name == "ip4") != (network.version == 4):
-            raise SpfPermError(f"{name}:{arg} has the wrong address family")
-        return ip.version == network.version and ip in network
-    if name == "include":
-        if not arg:
-            raise SpfPermError("include without a domain")
-        state.count()
-        result, _matched = _evaluate(
-            state, ip, _expand(arg, domain, sender_domain), sender_domain, depth + 1
-        )
-        if result == "none":
-            raise SpfPermError(f"include:{arg} has no SPF record")
-        return result == "pass"
-    if name in ("a", "mx"):
-        state.count()
-        target, v4, v6 = _split_cidr(_expand(arg, domain, sender_domain) + cidr)
-        target = target or domain
-        if name == "a":
-            hosts = [target]
-        else:
-            hosts = state.void_check(state.resolver.mx(target))
-            if len(hosts) > MAX_DNS_LOOKUPS:
-                raise SpfPermError(f"{target} has more than 10 MX hosts")
-        for host in hosts:
-            addresses = state.resolver.address_records(host, ipv6=ip.version == 6)
-            if name == "a":
-                state.void_check(addresses)
-            if any(_in_network(ip, address, v4, v6) for address in addresses):
-                return True
-        return False
-    if name == "exists":
-        state.count()
-        return bool(
-            state.void_check(state.resolver.address_records(_expand(arg, domain, sender_domain)))
-        )
-    if name == "ptr":
-        state.count()
-        return False
-    raise SpfPermError(f"unknown SPF mechanism {name!r}")
-
-
-def check_spf(resolver, ip, domain):
+def check_spf(resolver, ip, domain, helo=None):
     """Evaluate ``domain``'s SPF policy for a message sent from ``ip``.
 
+    The message is taken as sent with the envelope sender ``postmaster@domain``
+    (RFC 7208 4.3: the local part of an empty MAIL FROM) by a client that says
+    ``EHLO helo`` (``domain`` when not given); these only matter for the
+    ``%{l}``, ``%{s}`` and ``%{h}`` macros.
+
     Returns ``(result, explanation)`` where result is one of ``pass``,
-    ``fail``, ``softfail``, ``neutral``, ``none`` or ``permerror``.  A DNS
-    failure raises :class:`DnsUnavailable` (``temperror``).
+    ``fail``, ``softfail``, ``neutral``, ``none`` or ``permerror``, and the
+    explanation names the matching mechanism or the error.  A DNS failure
+    raises :class:`DnsUnavailable` (``temperror``).
     """
     try:
         ip = ipaddress.ip_address(ip)
     except ValueError:
         return "permerror", f"{ip!r} is not an IP address"
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    state = _SpfState(resolver)
+    domain = (domain or "").strip().rstrip(".")
+    if not domain:
+        return "none", ""
+    query = spf.query(i=str(ip), s=f"postmaster@{domain}", h=helo or domain, strict=True)
+    token = _SPF_RESOLVER.set(resolver)
     try:
-        result, matched = _evaluate(state, ip, domain, domain)
-    except SpfPermError as exc:
-        return "permerror", str(exc)
-    return result, matched
+        result, _code, explanation = query.check()
+    finally:
+        _SPF_RESOLVER.reset(token)
+    if result == "temperror":  # pyspf's own DNS limits; ours raise DnsUnavailable
+        raise DnsUnavailable(explanation)
+    if result == "permerror":
+        return result, explanation.removeprefix("SPF Permanent Error: ")
+    if result == "none":
+        return result, ""
+    return result, query.mechanism or ""
 
 
 def spf_finding(resolver, domain, hosts):
@@ -321,14 +230,16 @@ def spf_finding(resolver, domain, hosts):
     for label, host in hosts.items():
         try:
             ipaddress.ip_address(host)
-            addresses = [host]
+            addresses, helo = [host], None
         except ValueError:
-            addresses = resolver.addresses(host)
+            addresses, helo = resolver.addresses(host), host
         if not addresses:
             statuses.append(WARNING)
             problems.append(f"{label} ({host}) has no address in DNS")
             continue
-        results = {address: check_spf(resolver, address, domain) for address in addresses}
+        results = {
+            address: check_spf(resolver, address, domain, helo=helo) for address in addresses
+        }
         for address, (result, why) in results.items():
             details.append(f"{label} {host} [{address}]: {result} {why}".rstrip())
         verdicts = {result for result, _why in results.values()}
@@ -412,18 +323,39 @@ def dkim_finding(resolver, domain, selectors):
 ALIGNMENT = {"r": "relaxed", "s": "strict"}
 
 
+@functools.cache
+def _public_suffix_list():
+    # The list ships with the package (no download); parsing it takes ~0.5 s, once.
+    return PublicSuffixList()
+
+
+def normalize_domain(domain):
+    """``Bücher.DE.`` -> ``xn--bcher-kva.de``: lower case, A-labels, no final dot."""
+    text = str(domain or "").strip().rstrip(".").lower()
+    if text.isascii():
+        return text
+    try:
+        return dns.name.from_text(text).to_text(omit_final_dot=True).lower()
+    except (dns.exception.DNSException, UnicodeError, ValueError):
+        return text  # not a valid IDN: compared as given
+
+
 def organizational_domain(domain):
-    """A light approximation of the organizational domain (no public suffix list)."""
-    labels = domain.lower().rstrip(".").split(".")
-    two_level = {"co", "com", "net", "org", "gov", "ac", "edu"}
-    if len(labels) >= 3 and labels[-2] in two_level and len(labels[-1]) == 2:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
+    """The organizational domain (RFC 7489 3.2) from the public suffix list.
+
+    ``x.github.io`` -> ``x.github.io``, ``a.b.co.uk`` -> ``b.co.uk``; a name that
+    is itself a public suffix (``co.uk``), or not a valid name, stays as it is.
+    Unknown top-level domains (``corp.test``) count as one-label suffixes.
+    """
+    name = normalize_domain(domain)
+    if not name:
+        return ""
+    return _public_suffix_list().privatesuffix(name) or name
 
 
 def dmarc_record(resolver, domain):
     """Return ``(record, queried_name)``, looking at the organizational domain if needed."""
-    for name in dict.fromkeys([domain, organizational_domain(domain)]):
+    for name in dict.fromkeys([normalize_domain(domain), organizational_domain(domain)]):
         records = [
             r
             for r in resolver.txt(f"_dmarc.{name}")
