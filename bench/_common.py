@@ -3,8 +3,9 @@
 * ``parser()`` / ``parse_args()``: the arguments every bench takes (``--config``,
   ``--stock-db``, ``--ours-db``, ``--json``), then Odoo's configuration loaded from
   ``--config``;
-* ``load_repo_module()`` / ``smtp_sink()``: the real SMTP sink of the tests
-  (``mail_reliability/tests/smtp_sink.py``), loaded by path;
+* ``smtp_sink()``: the real SMTP sink of the tests (``peers.SmtpSink``, the test kit in
+  ``mail_reliability/tests/peers/``, imported by name: ``bin/_bench_lib.sh`` puts
+  ``mail_reliability/tests`` on ``PYTHONPATH``);
 * ``environment()`` / ``timed_transaction()``: one committed transaction on a database;
 * ``machine_info()`` / ``odoo_source_info()`` / ``write_json()``: the result files in
   ``bench/results/`` that ``bench/report.py`` renders into ``bench/RESULTS.md``.
@@ -16,7 +17,6 @@ import argparse
 import contextlib
 import datetime
 import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -67,28 +67,19 @@ def init_odoo(config):
     odoo.tools.config.parse_config(["-c", config, "--log-level=warn"])
 
 
-def load_repo_module(relative_path, name):
-    """Import a file of this repository by path.
-
-    Importing an addon's ``tests`` package outside a test run makes Odoo log an error
-    about the test framework, so helpers shared with the tests are loaded this way.
-    """
-    spec = importlib.util.spec_from_file_location(name, REPO_DIR / relative_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def smtp_sink_class():
-    return load_repo_module("mail_reliability/tests/smtp_sink.py", "mr_smtp_sink").SmtpSink
-
-
 @contextlib.contextmanager
 def smtp_sink(**kwargs):
-    """The real SMTP sink on loopback, started for the ``with`` block and then stopped."""
+    """The real SMTP sink on loopback, started for the ``with`` block and then stopped.
+
+    The test kit is imported as the top-level package ``peers`` (``mail_reliability/tests``
+    on ``PYTHONPATH``), not through ``odoo.addons.mail_reliability.tests``: importing an
+    addon's ``tests`` package outside a test run loads every test module.
+    """
+    from peers import smtp_sink as sink_module
+
     # One INFO line per delivery would cost the timed sections terminal output.
-    logging.getLogger("mr_smtp_sink").setLevel(logging.WARNING)
-    with smtp_sink_class()(**kwargs) as sink:
+    logging.getLogger(sink_module.__name__).setLevel(logging.WARNING)
+    with sink_module.SmtpSink(**kwargs) as sink:
         yield sink
 
 

@@ -70,9 +70,9 @@ def main(argv=None):
     _common.init_odoo(args.config)
     logging.getLogger("odoo").setLevel(logging.CRITICAL)
     logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
-    corpus_module = _common.load_repo_module(
-        "mail_reliability/tests/fuzz_corpus.py", "mr_fuzz_corpus"
-    )
+    # Shared with the tests; mail_reliability/tests on PYTHONPATH (bin/_bench_lib.sh).
+    import fuzz_corpus as corpus_module
+
     corpus = corpus_module.load_corpus()
     load_start = _common.load_average()
     started = time.perf_counter()

@@ -30,10 +30,11 @@ MIX = (("sent", 0.4), ("cancel", 0.3), ("exception", 0.3))
 
 
 def _insert_old_mails():
-    # The helper shared with the tests (mail_reliability/tests/vacuum_data.py).
-    return _common.load_repo_module(
-        "mail_reliability/tests/vacuum_data.py", "mr_vacuum_data"
-    ).insert_old_mails
+    # The helper shared with the tests (mail_reliability/tests/vacuum_data.py), imported by
+    # name: bin/_bench_lib.sh puts mail_reliability/tests on PYTHONPATH.
+    from vacuum_data import insert_old_mails
+
+    return insert_old_mails
 
 
 def fill(dbname, total, young=1000):

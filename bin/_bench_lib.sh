@@ -61,5 +61,5 @@ mr_bench_run() {
     local script=$1
     shift
     mkdir -p "$MR_REPO/bench/results"
-    PYTHONPATH="$ODOO_SRC" "$MR_VENV/bin/python" "$MR_REPO/bench/$script" --config "$CONF" "$@"
+    PYTHONPATH="$ODOO_SRC:$MR_TESTKIT_PATH" "$MR_VENV/bin/python" "$MR_REPO/bench/$script" --config "$CONF" "$@"
 }

@@ -4,6 +4,10 @@
 set -euo pipefail
 
 MR_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The test kit (package "peers": SMTP sink, POP3 and DNS peers, MTA kit) and the helpers the
+# tests share with bench/ (fuzz_corpus, vacuum_data) are imported by name from this directory
+# by scripts run outside a test run: "PYTHONPATH=$MR_TESTKIT_PATH python -m peers.smtp_sink".
+MR_TESTKIT_PATH="$MR_REPO/mail_reliability/tests"
 MR_HOME="${MAIL_RELIABILITY_HOME:-${HOME:-/root}/.cache/mail_reliability}"
 MR_DB_HOST="${MR_DB_HOST:-127.0.0.1}"
 MR_DB_PORT="${MR_DB_PORT:-5432}"

@@ -1,6 +1,6 @@
 """Gate: Odoo's own mail tests with our addons, failures re-run on stock, against a list.
 
-    compare_odoo_suites.py OURS_LOG STOCK_LOG [--expected FILE] [--readme README.md]
+    compare_odoo_suites.py OURS_LOG STOCK_LOG [--expected FILE] [--doc docs/odoo-suites.md]
     compare_odoo_suites.py --rerun-tags OURS_LOG   # the --test-tags spec of its failures
     compare_odoo_suites.py --summary LOG           # failures and the summary line only
 
@@ -19,7 +19,8 @@ Exit status 0 only if all of these hold:
 * every listed test ran and still fails with our addons (otherwise: stale entry);
 * no listed test failed on a query count (``assertQueryCount``): the addons may not add
   SQL queries to Odoo's measured paths, that is never an intended difference;
-* with ``--readme``, every listed test is named in the README.
+* with ``--doc``, every listed test is named, with its reason, in that document
+  (``docs/odoo-suites.md``, where the intended differences are explained).
 
 Ends with a plain "N passed, N failed" line (tests, with our addons).
 """
@@ -141,7 +142,7 @@ def check_runs(ours, stock):
     return problems
 
 
-def check(ours, stock, expected, readme_text=None):
+def check(ours, stock, expected, doc_text=None, doc_name="the document"):
     """The gate's verdict: (stock failures, problems), two sorted lists of test names/texts."""
     problems = check_runs(ours, stock)
     stock_failures = sorted(set(ours["failed"]) & set(stock["failed"]))
@@ -163,10 +164,10 @@ def check(ours, stock, expected, readme_text=None):
             problems.append(f"STALE entry, now passes with our addons (remove it): {test}")
         else:
             problems.append(f"STALE entry, did not run at all: {test}")
-    if readme_text is not None:
+    if doc_text is not None:
         for test in sorted(expected):
-            if test.split(".", 1)[1] not in readme_text:
-                problems.append(f"README does not name the expected difference {test}")
+            if test.split(".", 1)[1] not in doc_text:
+                problems.append(f"{doc_name} does not name the expected difference {test}")
     return stock_failures, problems
 
 
@@ -180,7 +181,9 @@ def main(argv=None):
     parser.add_argument("ours_log", nargs="?")
     parser.add_argument("stock_log", nargs="?")
     parser.add_argument("--expected", help="expected-differences file")
-    parser.add_argument("--readme", help="README that must name every expected difference")
+    parser.add_argument(
+        "--doc", help="document that must name every expected difference (docs/odoo-suites.md)"
+    )
     parser.add_argument(
         "--rerun-tags", metavar="LOG", help="print the tags re-running its failures"
     )
@@ -200,11 +203,11 @@ def main(argv=None):
         parser.error("OURS_LOG and STOCK_LOG are required")
     ours, stock = read_log(args.ours_log), read_log(args.stock_log)
     expected = read_expected(args.expected) if args.expected else {}
-    readme_text = None
-    if args.readme:
-        with open(args.readme, encoding="utf-8") as handle:
-            readme_text = handle.read()
-    stock_failures, problems = check(ours, stock, expected, readme_text)
+    doc_text = None
+    if args.doc:
+        with open(args.doc, encoding="utf-8") as handle:
+            doc_text = handle.read()
+    stock_failures, problems = check(ours, stock, expected, doc_text, args.doc)
 
     print(f"With our addons: {ours['ran']} tests, {len(ours['failed'])} failed")
     print(

@@ -1,5 +1,5 @@
 # Demo data for `bin/run --mta postfix`, executed inside `odoo-bin shell` (``env`` is given).
-# Points Odoo at the real mail system started by mail_reliability/tests/mta_kit.py (ports in
+# Points Odoo at the real mail system started by mail_reliability/tests/peers/mta_kit.py (ports in
 # $MR_MTA_STATE, new on every start, so the servers are updated each time), then, once per
 # database, sends mail that Postfix really delivers, bounces and defers.
 import json

@@ -5,7 +5,8 @@
 Run through ``bin/test-reliability`` (it creates the database and installs the
 addons).  This driver:
 
-* runs the aiosmtpd sink of ``mail_reliability/tests/smtp_sink.py`` in a thread
+* runs the aiosmtpd sink of the test kit (``peers.smtp_sink``, in
+  ``mail_reliability/tests/peers/``) in a thread
   on an ephemeral loopback port, and counts every message it accepts by the
   per-mail token in its subject (``[rel:<scenario>-<n>]``), so that losses and
   duplicates are counted exactly;
@@ -31,7 +32,6 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
-import importlib.util
 import json
 import logging
 import os
@@ -45,26 +45,18 @@ import threading
 import time
 from datetime import timedelta
 
+# The test kit, imported by name: bin/test-reliability puts mail_reliability/tests on
+# PYTHONPATH (importing it through odoo.addons.mail_reliability.tests would load every test).
+from peers import smtp_sink
+
 import odoo
 from odoo import api, fields
 from odoo.modules.registry import Registry
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
 WORKER = os.path.join(HERE, "worker.py")
 TOKEN_RE = re.compile(r"\[rel:([a-z0-9]+-\d+)\]")
 SCENARIOS = ("smtp-down", "crash", "concurrent", "quota")
-
-
-def _load_sink_module():
-    path = os.path.join(REPO, "mail_reliability", "tests", "smtp_sink.py")
-    spec = importlib.util.spec_from_file_location("mr_smtp_sink", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-smtp_sink = _load_sink_module()
 
 
 def token_of(subject):

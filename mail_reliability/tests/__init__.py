@@ -25,7 +25,6 @@ from . import test_downloads
 from . import test_resend_wizard
 from . import test_ui_envelope
 from . import test_chatter_queries
-from . import test_bench_report
 from . import test_bad_input_soak
 from . import test_access
 from . import test_secrets

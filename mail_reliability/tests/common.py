@@ -6,7 +6,7 @@ Real-peer tests: Odoo's test mode (``odoo.modules.module.current_test``)
 makes ``ir.mail_server.connect`` and ``send_email`` skip SMTP entirely.
 :meth:`SmtpSinkCase.real_smtp` switches that block off *on purpose* and only
 for the duration of a ``with`` block, while an ``ir.mail_server`` points at a
-:class:`~.smtp_sink.SmtpSink` on loopback.  Nothing ever leaves the machine.
+:class:`~.peers.SmtpSink` on loopback.  Nothing ever leaves the machine.
 """
 
 import contextlib
@@ -15,7 +15,7 @@ from unittest.mock import patch
 from odoo.modules import module as odoo_module
 from odoo.tests import common
 
-from .smtp_sink import SmtpSink
+from .peers import SmtpSink
 
 
 @contextlib.contextmanager

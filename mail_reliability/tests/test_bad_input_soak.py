@@ -28,7 +28,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import email_normalize, mute_logger
 
-from .pop3_sink import Pop3Sink
+from .peers import Pop3Sink
 from .test_dsn import load_bounce
 from .test_mail_incoming import TestIncomingCase
 

@@ -8,7 +8,7 @@ from odoo.tests import BaseCase, tagged
 
 from ..tools import dns_checks
 from ..tools.dns_checks import ERROR, OK, WARNING, DnsUnavailable
-from .dns_peer import BlackHoleDns, DnsPeer
+from .peers import BlackHoleDns, DnsPeer
 
 DKIM_KEY = "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" + "x" * 300
 

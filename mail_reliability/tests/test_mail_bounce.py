@@ -10,7 +10,7 @@ from unittest.mock import patch
 from odoo.tests import tagged
 
 from ..tools import dsn
-from .pop3_sink import Pop3Sink
+from .peers import Pop3Sink
 from .test_dsn import load_bounce, load_real
 from .test_mail_incoming import THREAD_LOGGER, TestBounceParsing, TestIncomingCase
 

@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """The email health dashboard, each check with a good and a bad configuration.
 
-DNS is answered by a real DNS server on loopback (:class:`.dns_peer.DnsPeer`)
+DNS is answered by a real DNS server on loopback (:class:`.peers.DnsPeer`)
 that the checks reach through the configurable resolver settings.
 """
 
@@ -15,7 +15,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
 from .common import SmtpSinkCase
-from .dns_peer import BlackHoleDns, DnsPeer
+from .peers import BlackHoleDns, DnsPeer
 
 DKIM_KEY = "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC" + "y" * 150
 

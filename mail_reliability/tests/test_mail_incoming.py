@@ -14,7 +14,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
 from .common import SmtpSinkCase
-from .pop3_sink import Pop3Sink
+from .peers import Pop3Sink
 from .test_dsn import load_bounce
 
 THREAD_LOGGER = "odoo.addons.mail_reliability.models.mail_thread"

@@ -21,7 +21,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..tools import raw_mail
-from .pop3_sink import Pop3Sink
+from .peers import Pop3Sink
 from .test_mail_incoming import TestIncomingCase, make_mail
 
 GATEWAY_LOGGERS = (

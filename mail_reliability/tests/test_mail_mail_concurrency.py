@@ -15,7 +15,7 @@ from odoo.tests.common import get_db_name
 
 from ..models import mail_mail as mail_mail_module
 from .common import real_smtp
-from .smtp_sink import SmtpSink
+from .peers import SmtpSink
 
 
 @tagged("mail_reliability", "post_install", "-at_install")

@@ -4,7 +4,7 @@
 
 Nothing here is the SMTP sink: every reply, DSN and delay warning is written
 by Postfix itself, every mailbox is served by Dovecot over POP3/IMAP, and the
-DKIM signature is OpenDKIM's (:mod:`.mta_kit`). The tests skip, with the
+DKIM signature is OpenDKIM's (:mod:`.peers.mta_kit`). The tests skip, with the
 reason, only where the kit cannot run (not root, packages missing) and
 ``MR_REQUIRE_MTA`` is unset; ``bin/test`` installs the packages and sets it,
 so there a missing kit fails the run instead of skipping it.
@@ -21,11 +21,8 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from ..tools.dkim_verify import verify_dkim
-from . import mta_kit
 from .common import real_smtp
-from .dns_peer import DnsPeer
-
-MAILGATE = os.path.join(os.path.dirname(__file__), "mailgate.py")
+from .peers import MAILGATE, DnsPeer, mta_kit
 
 
 @tagged("mail_reliability", "mail_reliability_mta", "post_install", "-at_install")

@@ -24,7 +24,7 @@ from odoo.tests.common import get_db_name
 from odoo.tools import config, mute_logger
 
 from .common import SmtpSinkCase, real_smtp
-from .smtp_sink import SmtpSink
+from .peers import SmtpSink
 
 QUIET = ("odoo.addons.mail.models.mail_mail", "odoo.addons.mail_reliability.models.ir_mail_server")
 NOW = datetime(2026, 3, 10, 15, 0)

@@ -26,8 +26,8 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import config, mute_logger
 
 from .common import SmtpSinkCase
-from .dns_peer import DnsPeer
-from .smtp_sink import SmtpSink, _Handler
+from .peers import DnsPeer
+from .peers.smtp_sink import SmtpSink, _Handler
 
 SMTP_SECRET = "Zq7-smtp-S3cret-4f1c"
 FETCH_SECRET = "Zq7-fetch-S3cret-9b2e"

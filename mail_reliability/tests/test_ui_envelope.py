@@ -10,7 +10,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from .common import real_smtp
-from .smtp_sink import SmtpSink
+from .peers import SmtpSink
 from .test_resend_wizard import POLICY_REPLY
 
 

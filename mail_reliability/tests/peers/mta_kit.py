@@ -500,15 +500,14 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
 
 def main(argv=None):
-    """``python mta_kit.py --smtp-port 2525 --state FILE``: run the kit (and a DNS
+    """``python -m peers.mta_kit --smtp-port 2525 --state FILE``: run the kit (and a DNS
     peer publishing its DKIM key) until SIGTERM/SIGINT; FILE gets the ports (JSON).
     Used by ``bin/run --mta postfix``."""
     import argparse
     import json
     import sys
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from dns_peer import DnsPeer  # pylint: disable=import-outside-toplevel
+    from .dns_peer import DnsPeer  # pylint: disable=import-outside-toplevel
 
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
     parser.add_argument("--smtp-port", type=int, default=0)

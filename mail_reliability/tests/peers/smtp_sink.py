@@ -3,7 +3,7 @@
 """A real SMTP peer on loopback that records deliveries and injects faults.
 
 Used by the tests (in-process, :class:`SmtpSink`) and by ``bin/run``
-(``python smtp_sink.py --port 2525 --spool DIR``).  It speaks real SMTP
+(``python -m peers.smtp_sink --port 2525 --spool DIR``).  It speaks real SMTP
 (aiosmtpd), so Odoo's ``smtplib`` client sees genuine replies, refusals and
 dropped connections.
 

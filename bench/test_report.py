@@ -2,19 +2,17 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """``bench/report.py`` renders ``bench/RESULTS.md`` from the benchmarks' JSON files.
 
-The renderer lives in the repository's ``bench/`` folder, next to the addons; it is
-loaded by path. Fixture figures are chosen on both sides of each target.
+Plain unittest, no Odoo: ``bin/test`` runs it (full run) with
+``python -m unittest discover -s bench``, which puts ``bench/`` on ``sys.path``.
+Fixture figures are chosen on both sides of each target.
 """
 
-import importlib.util
 import json
 import pathlib
 import tempfile
 import unittest
 
-from odoo.tests import BaseCase, tagged
-
-REPORT_PY = pathlib.Path(__file__).resolve().parents[2] / "bench" / "report.py"
+import report
 
 META = {
     "started": "2026-11-28T18:00:00+00:00",
@@ -83,16 +81,8 @@ def _table(text):
     return rows
 
 
-@tagged("mail_reliability", "post_install", "-at_install")
-class TestBenchReport(BaseCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if not REPORT_PY.exists():
-            raise unittest.SkipTest("bench/report.py is not next to the addon")
-        spec = importlib.util.spec_from_file_location("mr_bench_report", REPORT_PY)
-        cls.report = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(cls.report)
+class TestBenchReport(unittest.TestCase):
+    report = report
 
     def _row(self, rows, prefix):
         matches = [cells for figure, cells in rows.items() if figure.startswith(prefix)]
