@@ -15,6 +15,7 @@ from odoo.addons.mail.models.ir_mail_server import IrMailServer as MailIrMailSer
 from odoo.addons.mail.models.mail_message import Message as MailMessageBase
 from odoo.addons.mail.tests.common import mail_new_test_user
 
+from ..tools import send_run
 from .common import SmtpSinkCase
 
 
@@ -268,7 +269,7 @@ class TestOutgoingOutcomes(SmtpSinkCase):
 
         with (
             patch.object(MailIrMailServerBase, "_get_default_bounce_address", counting),
-            self.env["mail.quota.usage"]._sending_batch(),
+            send_run.opened(self.env),
         ):
             for _email in range(3):
                 self.assertEqual(bounce(company_one), "bounce-one@one.example")
