@@ -270,7 +270,12 @@ class MailMail(models.Model):
         Steps 3-5 of the send path (``tools/send_run.py``).
         """
         with send_run.opened(self.env):  # the run send() opened, or one of its own
-            context = {"mail_reliability_collect_refusals": True}
+            # The marketing flag is read by ir.mail_server.send_email: bulk marketing
+            # yields to the daily limit's transactional reserve.
+            context = {
+                "mail_reliability_collect_refusals": True,
+                send_run.MARKETING_CONTEXT_KEY: False,
+            }
             if isinstance(mail_server, models.BaseModel):
                 # send() already chose this batch's server (maybe none): the daily quota
                 # needs no second lookup when there is no SMTP session (test mode).
@@ -289,6 +294,8 @@ class MailMail(models.Model):
                     frozenset(status),
                 )
             batch = self.with_context(**context)
+            # Built once: an environment per mail would read the company again per mail.
+            marketing_batch = batch.with_context(**{send_run.MARKETING_CONTEXT_KEY: True})
             Usage = self.env["mail.quota.usage"]
             # Mail inserted by this very transaction (a chatter post or template sent at
             # once) is invisible to every other one until commit: it needs no row lock.
@@ -303,10 +310,9 @@ class MailMail(models.Model):
                 mail = batch.browse(mail_id)
                 if mail_id not in unseen and not mail._mr_lock_for_sending():
                     continue
-                # Read by ir.mail_server.send_email: bulk marketing yields to the reserve.
-                marketing = {send_run.MARKETING_CONTEXT_KEY: mail._mr_is_marketing()}
+                sender = marketing_batch.browse(mail_id) if mail._mr_is_marketing() else mail
                 try:
-                    super(MailMail, mail.with_context(**marketing))._send(
+                    super(MailMail, sender)._send(
                         auto_commit=auto_commit,
                         raise_exception=raise_exception,
                         smtp_session=smtp_session,
