@@ -29,11 +29,12 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.modules import module as odoo_module
 from odoo.tools import SQL
 
 from ..tools import quota_window, send_run
+from ..tools.constants import QUOTA
 
 _logger = logging.getLogger(__name__)
 
@@ -98,9 +99,9 @@ class MailQuotaUsage(models.Model):
     def _compute_scope_name(self):
         for row in self:
             row.scope_name = (
-                _("Database")
+                self.env._("Database")
                 if row.scope == DATABASE_SCOPE
-                else _("Server: %(name)s", name=row.mail_server_id.name or row.scope)
+                else self.env._("Server: %(name)s", name=row.mail_server_id.name or row.scope)
             )
 
     # ------------------------------------------------------------------
@@ -571,17 +572,21 @@ class MailQuotaUsage(models.Model):
         hit = [row for row in rows if row.refused]
         details = [
             f"{row.day}: {row.used}/{row.limit_value or '-'}"
-            + (_(" (limit reached, %(n)s held back)", n=row.refused) if row.refused else "")
+            + (
+                self.env._(" (limit reached, %(n)s held back)", n=row.refused)
+                if row.refused
+                else ""
+            )
             for row in rows
         ]
         if not limit:
             return {
                 "status": "ok",
-                "finding": _("No database daily limit (%(used)s sent today).", used=used),
+                "finding": self.env._("No database daily limit (%(used)s sent today).", used=used),
                 "fix": "",
                 "details": details,
             }
-        finding = _(
+        finding = self.env._(
             "Today: %(used)s/%(limit)s emails, resets at %(reset)s UTC.",
             used=used,
             limit=limit,
@@ -592,8 +597,8 @@ class MailQuotaUsage(models.Model):
                 "status": "warning",
                 "finding": finding
                 + " "
-                + _("Limit reached on %(n)s of the last %(d)s days.", n=len(hit), d=days),
-                "fix": _(
+                + self.env._("Limit reached on %(n)s of the last %(d)s days.", n=len(hit), d=days),
+                "fix": self.env._(
                     "Raise the daily limit in Settings > Emails (use 'Facts for a limit "
                     "increase' when asking your provider), or send bulk mail through an "
                     "external server that does not count toward the database limit."
@@ -611,7 +616,7 @@ class MailQuotaUsage(models.Model):
         Mail = self.env["mail.mail"].sudo()
         domain = [
             ("state", "=", "exception"),
-            ("failure_type", "=", "mail_quota"),
+            ("failure_type", "=", QUOTA),
             "|",
             ("scheduled_date", "=", False),
             ("scheduled_date", "<=", fields.Datetime.now()),
