@@ -16,8 +16,6 @@ from . import mail_reliability_vacuum
 from . import res_config_settings
 from . import mail_health_check
 from . import mail_message
-from . import mail_mail_input
 from . import res_partner
-from . import ir_mail_server_secrets
 from . import fetchmail_server
 from . import mail_followers
