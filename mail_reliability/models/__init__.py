@@ -23,3 +23,4 @@ from . import res_partner
 from . import ir_mail_server_secrets
 from . import fetchmail_server
 from . import mail_followers
+from . import mail_delivery_stats

@@ -1,0 +1,125 @@
+# Copyright 2026 mail_reliability contributors
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+"""Delivery statistics: what an outcome counts, and the rows it adds to."""
+
+from datetime import date
+
+from odoo.tests import BaseCase, TransactionCase, tagged
+
+from ..tools.delivery_stats import DeliveryCounts, domain_of, outcome_counters
+from ..tools.smtp_status import SmtpVerdict
+
+
+def verdict(failure_type, permanent):
+    return SmtpVerdict(failure_type, 550 if permanent else 450, None, permanent, "")
+
+
+HARD = verdict("mail_smtp_recipient", True)
+POLICY = verdict("mail_smtp_policy", True)
+LATER = verdict("mail_smtp_temporary", False)
+QUOTA = verdict("mail_quota", False)
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestDeliveryCounters(BaseCase):
+    def test_domain_of(self):
+        self.assertEqual(domain_of("Ann@Example.COM"), "example.com")
+        self.assertEqual(domain_of("<bob@b.org>"), "b.org")
+        self.assertEqual(domain_of("no-at-sign"), "")
+        self.assertEqual(domain_of(None), "")
+
+    def test_success_counts_what_the_server_accepted(self):
+        self.assertEqual(
+            outcome_counters(["a@x.com", "b@y.com"], delivered={"a@x.com", "b@y.com"}),
+            [("attempted", ["a@x.com", "b@y.com"]), ("sent", ["a@x.com", "b@y.com"])],
+        )
+
+    def test_success_without_transport_detail_counts_every_recipient(self):
+        self.assertEqual(
+            outcome_counters(["A@x.com"]),
+            [("attempted", ["a@x.com"]), ("sent", ["a@x.com"])],
+        )
+
+    def test_partial_refusal(self):
+        counted = outcome_counters(
+            ["a@x.com", "b@y.com", "c@z.com"],
+            delivered={"a@x.com"},
+            refused={"b@y.com": HARD, "c@z.com": LATER},
+        )
+        self.assertEqual(
+            counted,
+            [
+                ("attempted", ["a@x.com", "b@y.com", "c@z.com"]),
+                ("sent", ["a@x.com"]),
+                ("hard_bounced", ["b@y.com"]),
+                ("deferred", ["c@z.com"]),
+            ],
+        )
+
+    def test_whole_mail_failures(self):
+        self.assertEqual(
+            outcome_counters(["a@x.com"], verdict=POLICY),
+            [("attempted", ["a@x.com"]), ("failed", ["a@x.com"])],
+        )
+        self.assertEqual(
+            outcome_counters(["a@x.com"], verdict=LATER),
+            [("attempted", ["a@x.com"]), ("deferred", ["a@x.com"])],
+        )
+        self.assertEqual(
+            outcome_counters(["a@x.com"], verdict=HARD),
+            [("attempted", ["a@x.com"]), ("hard_bounced", ["a@x.com"])],
+        )
+
+    def test_every_recipient_refused_counts_each_once(self):
+        counted = outcome_counters(
+            ["a@x.com", "b@x.com"], refused={"a@x.com": HARD, "b@x.com": HARD}, verdict=HARD
+        )
+        self.assertEqual(
+            counted,
+            [
+                ("attempted", ["a@x.com", "b@x.com"]),
+                ("hard_bounced", ["a@x.com"]),
+                ("hard_bounced", ["b@x.com"]),
+            ],
+        )
+
+    def test_quota_hold_is_not_an_attempt(self):
+        self.assertEqual(outcome_counters(["a@x.com"], verdict=QUOTA), [])
+
+    def test_counts_sum_per_domain(self):
+        counts = DeliveryCounts()
+        counts.add(["a@x.com", "b@x.com", "c@y.com"], "sent", mail_server_id=3)
+        counts.add(["d@x.com"], "sent", mail_server_id=3)
+        counts.add(["e@x.com"], "sent", mail_server_id=4)
+        rows = {(d["mail_server_id"], d["recipient_domain"]): c["sent"] for d, c in counts.rows()}
+        self.assertEqual(rows, {(3, "x.com"): 3, (3, "y.com"): 1, (4, "x.com"): 1})
+        with self.assertRaises(ValueError):
+            counts.add(["a@x.com"], "opened")
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestDeliveryStatsRows(TransactionCase):
+    def test_counts_add_to_the_same_row(self):
+        Stats = self.env["mail.delivery.stats"]
+        server = self.env["ir.mail_server"].create({"name": "stats", "smtp_host": "localhost"})
+        day = date(2026, 1, 5)
+        counts = DeliveryCounts()
+        counts.add(["a@stats-x.test", "b@stats-x.test"], "attempted", mail_server_id=server.id)
+        counts.add(["a@stats-x.test"], "sent", mail_server_id=server.id)
+        counts.add(["b@stats-x.test"], "hard_bounced", mail_server_id=server.id)
+        Stats._mr_write_counts(counts, day=day)
+        Stats._mr_write_counts(counts, day=day)
+        row = Stats.search([("mail_server_id", "=", server.id), ("date", "=", day)])
+        self.assertEqual(len(row), 1)
+        self.assertEqual(row.recipient_domain, "stats-x.test")
+        self.assertEqual(
+            (row.attempted, row.sent, row.hard_bounced, row.soft_bounced, row.failed),
+            (4, 2, 2, 0, 0),
+        )
+        # Another day is another row; a server deleted later leaves its counts.
+        Stats._mr_write_counts(counts, day=date(2026, 1, 6))
+        self.assertEqual(Stats.search_count([("recipient_domain", "=", "stats-x.test")]), 2)
+        server.unlink()
+        self.assertEqual(
+            sum(Stats.search([("recipient_domain", "=", "stats-x.test")]).mapped("sent")), 3
+        )
