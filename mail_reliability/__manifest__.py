@@ -27,6 +27,7 @@
         "wizard/mail_support_bundle_views.xml",
         "views/mail_health_check_views.xml",
         "views/mail_delivery_stats_views.xml",
+        "views/mail_delivery_issue_views.xml",
         "views/res_config_settings_health_views.xml",
         "wizard/mail_resend_message_views.xml",
     ],

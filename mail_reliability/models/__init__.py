@@ -19,6 +19,7 @@ from . import mail_health_check
 from . import res_config_settings_health
 from . import mail_message
 from . import mail_mail_input
+from . import mail_delivery_issue
 from . import res_partner
 from . import ir_mail_server_secrets
 from . import fetchmail_server
