@@ -1,6 +1,7 @@
 # Copyright 2026 mail_reliability contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Delivery statistics: counters per day x outgoing server x recipient domain.
+"""Delivery statistics: counters per day x outgoing server x sending domain x
+recipient domain.
 
 Sent mail is usually deleted right after sending, so the statistics are not a
 query over ``mail.mail``: each outcome adds to a counter when it happens, and a
@@ -32,6 +33,9 @@ class MailDeliveryStats(models.Model):
     mail_server_id = fields.Many2one(
         "ir.mail_server", "Outgoing Server", readonly=True, ondelete="set null", index=True
     )
+    sender_domain = fields.Char(
+        "Sending Domain", readonly=True, index=True, help="The domain of the From address."
+    )
     recipient_domain = fields.Char("Recipient Domain", readonly=True, index=True)
     attempted = fields.Integer(readonly=True, help="Recipients handed to an SMTP server.")
     sent = fields.Integer(readonly=True, help="Recipients the SMTP server accepted.")
@@ -61,7 +65,7 @@ class MailDeliveryStats(models.Model):
     @api.model
     def _mr_dimensions(self):
         """The columns that identify a row besides the date (the bridge adds ``mailing_id``)."""
-        return ("mail_server_id", "recipient_domain")
+        return ("mail_server_id", "sender_domain", "recipient_domain")
 
     @api.model
     def _mr_write_counts(self, counts, day=None):

@@ -6,7 +6,13 @@ from datetime import date
 
 from odoo.tests import BaseCase, TransactionCase, tagged
 
-from ..tools.delivery_stats import DeliveryCounts, domain_of, outcome_counters
+from ..tools.delivery_stats import (
+    DeliveryCounts,
+    bounce_rates,
+    domain_of,
+    outcome_counters,
+    worst,
+)
 from ..tools.smtp_status import SmtpVerdict
 
 
@@ -123,3 +129,29 @@ class TestDeliveryStatsRows(TransactionCase):
         self.assertEqual(
             sum(Stats.search([("recipient_domain", "=", "stats-x.test")]).mapped("sent")), 3
         )
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestBounceRates(BaseCase):
+    ROWS = [
+        ({"mail_server_id": 1, "recipient_domain": "a.test", "mailing_id": 7},
+         {"attempted": 100, "hard_bounced": 12}),
+        ({"mail_server_id": 1, "recipient_domain": "b.test", "mailing_id": False},
+         {"attempted": 100, "hard_bounced": 2}),
+        ({"mail_server_id": 2, "recipient_domain": "a.test", "mailing_id": False},
+         {"attempted": 10, "hard_bounced": 5}),
+    ]
+
+    def test_rate_per_server_above_the_minimum_volume(self):
+        self.assertEqual(bounce_rates(self.ROWS, "mail_server_id", 50), [(1, 200, 14, 7.0)])
+        self.assertEqual(
+            bounce_rates(self.ROWS, "mail_server_id", 1),
+            [(2, 10, 5, 50.0), (1, 200, 14, 7.0)],
+        )
+
+    def test_worst_domains_and_campaigns(self):
+        self.assertEqual(
+            worst(self.ROWS, "recipient_domain", {"mail_server_id": 1}),
+            [("a.test", 12), ("b.test", 2)],
+        )
+        self.assertEqual(worst(self.ROWS, "mailing_id"), [(7, 12)])

@@ -92,3 +92,37 @@ def _failure_counter(verdict):
     if not verdict.permanent:
         return "deferred"
     return "hard_bounced" if verdict.failure_type in HARD_FAILURE_TYPES else "failed"
+
+
+def bounce_rates(rows, by, min_volume):
+    """Hard-bounce rate per value of the dimension ``by`` over statistics rows.
+
+    ``rows``: [(dims, counts)] as read from the statistics; returns
+    [(value, attempted, hard_bounced, rate_percent)] for the values with at least
+    ``min_volume`` attempted recipients (below that a rate says nothing, as SES
+    evaluates only a representative volume), worst rate first.
+    """
+    totals = {}
+    for dims, counts in rows:
+        attempted, hard = totals.get(dims.get(by), (0, 0))
+        totals[dims.get(by)] = (
+            attempted + counts.get("attempted", 0),
+            hard + counts.get("hard_bounced", 0),
+        )
+    rated = [
+        (value, attempted, hard, 100.0 * hard / attempted)
+        for value, (attempted, hard) in totals.items()
+        if attempted and attempted >= min_volume
+    ]
+    return sorted(rated, key=lambda item: (-item[3], -item[1], str(item[0])))
+
+
+def worst(rows, by, where=None, limit=3):
+    """The ``limit`` values of ``by`` with the most hard bounces (among rows matching
+    ``where``: {dimension: value}): [(value, hard_bounced)]."""
+    where = where or {}
+    totals = Counter()
+    for dims, counts in rows:
+        if all(dims.get(name) == value for name, value in where.items()) and dims.get(by):
+            totals[dims[by]] += counts.get("hard_bounced", 0)
+    return [(value, hard) for value, hard in totals.most_common() if hard][:limit]
