@@ -18,10 +18,8 @@ from . import res_config_settings
 from . import mail_health_check
 from . import res_config_settings_health
 from . import mail_message
-from . import mail_mail_input
 from . import mail_delivery_issue
 from . import res_partner
-from . import ir_mail_server_secrets
 from . import fetchmail_server
 from . import mail_followers
 from . import mail_delivery_stats

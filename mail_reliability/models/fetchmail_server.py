@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import fields, models
 
-from .ir_mail_server_secrets import redact_export
+from ..tools.redaction import redact_export
 
 
 class FetchmailServer(models.Model):
@@ -12,4 +12,4 @@ class FetchmailServer(models.Model):
 
     def export_data(self, fields_to_export):
         result = super().export_data(fields_to_export)
-        return redact_export(self, fields_to_export, result, {"password"})
+        return redact_export(fields_to_export, result, {"password"})

@@ -1,43 +1,49 @@
 # Copyright 2026 mail_reliability contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Keep what the SMTP server really said.
+"""Keep what the SMTP server really said; keep its password to itself.
 
 Stock ``send_email`` wraps every smtplib error into a text-only
 ``MailDeliveryException`` naming server 'None', drops the reply code and
 ignores the recipients a server refused while accepting the others.  Here
 the original exception is classified (``tools.smtp_status``) and the result
-is left, keyed by Message-Id, in a per-cursor outcome register that
-``mail.mail`` reads when it turns the attempt into a state
-(:meth:`mail.mail._mr_apply_outcome`).
+is left, keyed by Message-Id, in the send run's outcomes
+(``tools/send_run.py``), which ``mail.mail`` reads when it turns the attempt
+into a state (:meth:`mail.mail._mr_apply_outcome`).
+
+Secrets:
+
+* ``export_data`` (Export dialog, RPC) writes ``[redacted]`` instead of the
+  SMTP password, and the Export dialog no longer offers the field. Import
+  still works: a password is simply not part of an export file.
+* With "Debugging" on, smtplib's session transcript goes to Odoo's log
+  (``odoo.addons.base.models.ir_mail_server`` at DEBUG), AUTH command
+  included: base64 of the user name and password. The transcript is paused
+  for the login.
 """
 
 import dataclasses
 import logging
 import smtplib
-from datetime import timedelta
 
 import pytz
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 
+from ..tools import send_run
+from ..tools.constants import QUOTA, QUOTA_RESET_CRON_XMLID
+from ..tools.redaction import redact_export
 from ..tools.smtp_reply import reply_text
 from ..tools.smtp_status import (
-    QUOTA_FAILURE_TYPE,
     SmtpVerdict,
     classify_exception,
     classify_refused_recipients,
     explain_failure,
 )
-from .mail_quota_usage import BATCH_KEY
 
 _logger = logging.getLogger(__name__)
-
-OUTCOMES_KEY = "mail_reliability.outcomes"
-MARKETING_KEY = "mail_reliability.marketing"
-QUOTA_CRON_XMLID = "mail_reliability.ir_cron_mail_reliability_quota_reset"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,29 +51,6 @@ class QuotaVerdict(SmtpVerdict):
     """The daily limit held an email back until ``resume_at`` (naive UTC)."""
 
     resume_at: object = None
-
-
-CONNECT_KEY = "mail_reliability.connect_error"
-
-
-def trigger_cron_once(env, xmlid, at):
-    """``ir.cron._trigger(at)``, unless a pending trigger already covers ``at``.
-
-    Holding back or deferring a batch would otherwise add one identical trigger
-    row per mail. A trigger in the minute after ``at`` covers it (Odoo runs
-    triggers to the minute); an earlier one does not: the mail is not due yet.
-    """
-    cron = env.ref(xmlid, raise_if_not_found=False)
-    if not cron:
-        return
-    env["ir.cron.trigger"].flush_model()
-    env.cr.execute(
-        """SELECT 1 FROM ir_cron_trigger
-            WHERE cron_id = %s AND call_at >= %s AND call_at < %s LIMIT 1""",
-        [cron.id, at, at + timedelta(minutes=1)],
-    )
-    if not env.cr.fetchone():
-        cron.sudo()._trigger(at)
 
 
 class QuotaHeld(MailDeliveryException):
@@ -91,23 +74,18 @@ class _QuietQuotaHolds(logging.Filter):
 logging.getLogger("odoo.addons.mail.models.mail_mail").addFilter(_QuietQuotaHolds())
 
 
-def outcome_register(cr):
-    """Per-cursor {Message-Id: {"verdict", "refused", "delivered", "replies"}} register.
-
-    ``replies`` maps each accepted address to the relay's reply to DATA
-    (``250 2.0.0 Ok: queued as 4F2A1B3C9D``)."""
-    return cr.cache.setdefault(OUTCOMES_KEY, {})
-
-
-def _outcome(cr, message_id):
-    return outcome_register(cr).setdefault(
-        message_id or "", {"verdict": None, "refused": {}, "delivered": set(), "replies": {}}
-    )
+def _outcome(env, message_id):
+    """Where to record what the server said about email ``message_id``: the send
+    run's :class:`~..tools.send_run.Outcome` (a throwaway one outside a run, where
+    no ``mail.mail`` waits for it)."""
+    run = send_run.current(env)
+    return run.outcome(message_id) if run is not None else send_run.Outcome()
 
 
 class IrMailServer(models.Model):
     _inherit = "ir.mail_server"
 
+    smtp_pass = fields.Char(exportable=False)
     daily_limit = fields.Integer(
         help="Emails this server may send per quota day (0: no limit of its own). "
         "Counted separately from the database's daily limit.",
@@ -124,7 +102,7 @@ class IrMailServer(models.Model):
         for server in self:
             if server.daily_limit < 0:
                 raise ValidationError(
-                    _(
+                    self.env._(
                         "The daily limit of server %(name)s cannot be negative; "
                         "use 0 for no limit of its own.",
                         name=server.name,
@@ -136,12 +114,32 @@ class IrMailServer(models.Model):
             smtp = super().connect(*args, **kwargs)
         except Exception as exc:
             verdict = classify_exception(exc)
-            self.env.cr.cache[CONNECT_KEY] = verdict
+            run = send_run.current(self.env)
+            if run is not None:  # mail.mail._postprocess_sent_message reads it
+                run.connect_verdict = verdict
             _logger.info("SMTP connection failed: %s (%s)", verdict.failure_type, verdict.message)
             raise
         if smtp is not None:
             self._mr_instrument_session(smtp, kwargs.get("mail_server_id"))
         return smtp
+
+    def export_data(self, fields_to_export):
+        result = super().export_data(fields_to_export)
+        return redact_export(fields_to_export, result, {"smtp_pass"})
+
+    def _smtp_login(self, connection, smtp_user, smtp_password):
+        # Odoo's SMTPConnection wraps the smtplib object without exposing debuglevel.
+        debuglevel = getattr(getattr(connection, "__obj__", connection), "debuglevel", 0)
+        if not isinstance(debuglevel, int):  # a test double
+            debuglevel = 0
+        if debuglevel:
+            connection.set_debuglevel(0)
+            _logger.debug("SMTP AUTH as %s (transcript hidden: it holds the password)", smtp_user)
+        try:
+            return super()._smtp_login(connection, smtp_user, smtp_password)
+        finally:
+            if debuglevel:
+                connection.set_debuglevel(debuglevel)
 
     @api.model
     def _get_default_bounce_address(self):
@@ -152,19 +150,19 @@ class IrMailServer(models.Model):
         return self._mr_batch_memo("from", super()._get_default_from_address)
 
     def _mr_batch_memo(self, name, compute):
-        """``compute()`` once per sending batch and company context.
+        """``compute()`` once per send run and company context.
 
         Stock computes the default bounce and from addresses for every email, and
         the queue cron commits after each mail, which empties the ORM cache: each
         email re-read the user and the company. Within one ``mail.mail.send()``
-        the answer does not change, so the batch keeps it.
+        the answer does not change, so the send run keeps it.
         """
-        batch = self.env.cr.cache.get(BATCH_KEY)
-        if batch is None:
+        run = send_run.current(self.env)
+        if run is None:
             return compute()
         # What env.company depends on, without reading it (that is the cost saved).
         key = (name, self.env.uid, tuple(self.env.context.get("allowed_company_ids") or ()))
-        memo = batch["defaults"]
+        memo = run.defaults
         if key not in memo:
             memo[key] = compute()
         return memo[key]
@@ -175,7 +173,7 @@ class IrMailServer(models.Model):
         if getattr(smtp, "_mr_instrumented", False):
             return
         smtp._mr_label, smtp._mr_server_id = self._mr_session_label(smtp, mail_server_id)
-        cr = self.env.cr
+        env = self.env
         send_message = smtp.send_message
         quit_session = smtp.quit
         # Test doubles and wrappers may have no data() (Odoo's TestingSMTPSession).
@@ -189,16 +187,16 @@ class IrMailServer(models.Model):
         def mr_send_message(msg, from_addr=None, to_addrs=None, *args, **kwargs):
             smtp._mr_data_reply = None
             refused = send_message(msg, from_addr, to_addrs, *args, **kwargs) or {}
-            entry = _outcome(cr, (msg["Message-Id"] or "").strip())
+            entry = _outcome(env, msg["Message-Id"])
             if refused:
                 server = self._mr_server_label(None, None, smtp)
-                entry["refused"].update(self._mr_refusals(refused, server))
+                entry.refused.update(self._mr_refusals(refused, server))
             addresses = to_addrs if isinstance(to_addrs, list | tuple) else [to_addrs]
             accepted = [a.lower() for a in addresses if a and a not in refused]
-            entry["delivered"].update(accepted)
+            entry.delivered.update(accepted)
             if smtp._mr_data_reply:
                 reply = reply_text(*smtp._mr_data_reply)
-                entry["replies"].update(dict.fromkeys(accepted, reply))
+                entry.replies.update(dict.fromkeys(accepted, reply))
             return refused
 
         def mr_quit():
@@ -222,14 +220,14 @@ class IrMailServer(models.Model):
         Usage = self.env["mail.quota.usage"]
         server = self._mr_quota_server(mail_server_id, smtp_server, session, message)
         reservations, refusal = Usage._reserve(
-            server, marketing=bool(self.env.cr.cache.get(MARKETING_KEY))
+            server, marketing=bool(self.env.context.get(send_run.MARKETING_CONTEXT_KEY))
         )
         if refusal:
             verdict = self._mr_quota_verdict(refusal)
-            _outcome(self.env.cr, message_id)["verdict"] = verdict
-            self._mr_trigger_quota_reset(refusal.reset)
+            _outcome(self.env, message_id).verdict = verdict
+            self.env["ir.cron"]._mr_trigger(QUOTA_RESET_CRON_XMLID, refusal.reset)
             _logger.info("email %s held back: %s", message_id, verdict.message)
-            raise QuotaHeld(_("Daily limit reached"), verdict.message)
+            raise QuotaHeld(self.env._("Daily limit reached"), verdict.message)
         accepted = False
         try:
             result, accepted = self._mr_send_classified(
@@ -250,36 +248,36 @@ class IrMailServer(models.Model):
         try:
             return super().send_email(message, mail_server_id, smtp_server, *args, **kw), True
         except smtplib.SMTPServerDisconnected as exc:
-            _outcome(self.env.cr, message_id)["verdict"] = classify_exception(exc)
+            _outcome(self.env, message_id).verdict = classify_exception(exc)
             raise
         except MailDeliveryException as exc:
             original = exc.__context__ or exc.__cause__
             if original is None or isinstance(original, MailDeliveryException):
                 raise
-            entry = _outcome(self.env.cr, message_id)
+            entry = _outcome(self.env, message_id)
             server = self._mr_server_label(mail_server_id, smtp_server, session)
             if isinstance(original, smtplib.SMTPRecipientsRefused) and self.env.context.get(
                 "mail_reliability_collect_refusals"
             ):
                 # Every recipient of this one email was refused, but the session is fine:
                 # record who and why, and let mail.mail go on with its other recipients.
-                entry["refused"].update(self._mr_refusals(original.recipients, server))
+                entry.refused.update(self._mr_refusals(original.recipients, server))
                 return message_id, False
             verdict = classify_exception(original)
-            text = _(
+            text = self.env._(
                 "Mail delivery failed via SMTP server '%(server)s'.\n%(name)s: %(reply)s",
                 server=server,
                 name=original.__class__.__name__,
                 reply=verdict.message or original,
             )
-            entry["verdict"] = dataclasses.replace(verdict, message=text)
-            raise MailDeliveryException(_("Mail Delivery Failed"), text) from original
+            entry.verdict = dataclasses.replace(verdict, message=text)
+            raise MailDeliveryException(self.env._("Mail Delivery Failed"), text) from original
 
     def _mr_quota_server(self, mail_server_id, smtp_server, smtp_session, message):
         """The ir.mail_server record an email goes through (None for ad-hoc servers)."""
         if mail_server_id:
-            batch = self.env.cr.cache.get(BATCH_KEY)
-            known = batch["existing"] if batch is not None else {}
+            run = send_run.current(self.env)
+            known = run.servers if run is not None else {}
             if mail_server_id not in known:
                 # No exists(): that is a query per server and batch, and the id comes
                 # from mail.mail.mail_server_id (set null when the server is deleted).
@@ -300,7 +298,7 @@ class IrMailServer(models.Model):
         _limit, tz_name, _reserve = self.env["mail.quota.usage"]._settings()
         reset_local = pytz.utc.localize(refusal.reset).astimezone(pytz.timezone(tz_name))
         if refusal.server_name:
-            text = _(
+            text = self.env._(
                 "Daily limit of server %(server)s reached (%(used)s/%(limit)s) — "
                 "sending resumes at %(reset)s",
                 server=refusal.server_name,
@@ -309,24 +307,21 @@ class IrMailServer(models.Model):
                 reset=reset_local.strftime("%Y-%m-%d %H:%M %Z"),
             )
         else:
-            text = _(
+            text = self.env._(
                 "Daily limit reached (%(used)s/%(limit)s) — sending resumes at %(reset)s",
                 used=refusal.used,
                 limit=refusal.limit,
                 reset=reset_local.strftime("%Y-%m-%d %H:%M %Z"),
             )
         return QuotaVerdict(
-            failure_type=QUOTA_FAILURE_TYPE[0],
+            failure_type=QUOTA,
             smtp_code=None,
             smtp_status=None,
             permanent=True,
-            explanation=explain_failure(QUOTA_FAILURE_TYPE[0]),
+            explanation=explain_failure(QUOTA),
             message=text,
             resume_at=refusal.reset,
         )
-
-    def _mr_trigger_quota_reset(self, reset):
-        trigger_cron_once(self.env, QUOTA_CRON_XMLID, reset)
 
     def _mr_refusals(self, refused, server):
         """{address: verdict} for smtplib's {address: (code, reply)}, naming the server."""
@@ -370,4 +365,4 @@ class IrMailServer(models.Model):
             server = self.sudo().browse(mail_server_id).exists()
             if server:
                 return f"{server.name} ({server.smtp_host})"
-        return smtp_server or _("default server")
+        return smtp_server or self.env._("default server")

@@ -24,7 +24,7 @@ from odoo.exceptions import UserError
 from odoo.tools.mail import decode_message_header
 
 from ..tools import mail_input, raw_mail
-from .mail_mail_input import repair_storable_text
+from ..tools.mail_input import repair_storable_text
 
 _logger = logging.getLogger(__name__)
 

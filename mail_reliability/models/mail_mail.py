@@ -1,13 +1,21 @@
 # Copyright 2026 mail_reliability contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""The outgoing pipeline: FIFO pick, one sender per mail, outcome -> state.
+"""The outgoing pipeline: clean input, FIFO pick, one sender per mail, outcome -> state.
 
+* ``create``/``write`` refuse header injection in an address field
+  (``"a@b.test\\r\\nBcc: x@y.test"``, which Odoo's lenient address parsing
+  would turn into a hidden recipient) and repair text PostgreSQL cannot store
+  (NUL, lone surrogates: ``tools/mail_input.py``), with a warning in the log.
 * ``process_email_queue`` picks the oldest due mail first (stock: newest).
-* ``_send`` locks each mail row (``FOR UPDATE SKIP LOCKED``) right before
-  sending it, so the cron and "Send Now" never send the same mail twice.
+* ``send`` opens the send run (``tools/send_run.py``, where the whole path of a
+  batch is described); ``_send`` locks each mail row (``FOR UPDATE SKIP
+  LOCKED``) right before sending it, so the cron and "Send Now" never send the
+  same mail twice.
 * ``_mr_apply_outcome`` is the one place that turns what the SMTP server
   said into a state: sent, deferred (``outgoing`` + ``scheduled_date``,
-  Postfix-style backoff) or failed (``exception``), per recipient.
+  Postfix-style backoff) or failed (``exception``), per recipient. A mail
+  without any valid recipient says so instead of stock's "Error without
+  exception".
 """
 
 import contextlib
@@ -18,10 +26,12 @@ from datetime import datetime
 from psycopg2 import errors as pg_errors
 from psycopg2 import extensions as psycopg2_ext
 
-from odoo import _, api, fields, models, tools
+from odoo import api, fields, models, tools
+from odoo.exceptions import ValidationError
 from odoo.tools import SQL, Query
 
-from ..tools import retry_policy
+from ..tools import mail_input, retry_policy, send_run
+from ..tools.constants import EMAIL_MISSING, GENERIC, NO_RECIPIENT_TYPES, QUEUE_CRON_XMLID, QUOTA
 from ..tools.smtp_reply import parse_queue_id
 from ..tools.smtp_status import (
     FAILURE_TYPES,
@@ -30,10 +40,17 @@ from ..tools.smtp_status import (
     classify_exception,
     explain_failure,
 )
-from .ir_mail_server import CONNECT_KEY, MARKETING_KEY, outcome_register, trigger_cron_once
 from .mail_followers import FOLLOWER_STATUS_KEY
 
 _logger = logging.getLogger(__name__)
+
+ADDRESS_FIELDS = ("email_from", "email_to", "email_cc", "reply_to")
+# mail.mail's own text columns; subject, email_from and reply_to belong to the parent
+# mail.message, which repairs them itself (mail_message.py) when they are written through.
+TEXT_FIELDS = ("email_to", "email_cc", "body_html", "references", "headers")
+# Set by mark_outgoing for its write: a requeued mail gets a fresh retry window.
+REQUEUE_CONTEXT_KEY = "mail_reliability_requeue"
+REQUEUE_VALS = {"scheduled_date": False, "retry_count": 0, "first_attempt_date": False}
 
 
 class _LockingQuery(Query):
@@ -54,7 +71,6 @@ def _opens_transaction(cr):
 
 
 FAILURE_SELECTION = [*FAILURE_TYPES.items(), QUOTA_FAILURE_TYPE]
-QUEUE_CRON_XMLID = "mail.ir_cron_mail_scheduler_action"
 
 
 class MailMail(models.Model):
@@ -135,12 +151,20 @@ class MailMail(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            sender = vals.get("email_from")
+            if isinstance(sender, str) and not sender.strip():
+                del vals["email_from"]  # " " would go out as a blank From:; use the default
+            self._mr_clean_input(vals)
         mails = super().create(vals_list)
         mails._mr_trigger_queue_at_schedule()
         mails.filtered(lambda m: m.failure_type)._mr_set_recipient_domain()
         return mails
 
     def write(self, vals):
+        self._mr_clean_input(vals)
+        if self.env.context.get(REQUEUE_CONTEXT_KEY) and vals.get("state") == "outgoing":
+            vals = {**vals, **REQUEUE_VALS}
         res = super().write(vals)
         if vals.get("scheduled_date"):
             self._mr_trigger_queue_at_schedule()
@@ -148,6 +172,25 @@ class MailMail(models.Model):
         if vals.get("failure_type"):
             self._mr_set_recipient_domain()
         return res
+
+    @api.model
+    def _mr_clean_input(self, vals):
+        for fname in ADDRESS_FIELDS:
+            header = mail_input.header_injection(vals.get(fname))
+            if header:
+                raise self._mr_injection_error(fname, header)
+        return mail_input.repair_storable_text(self._name, vals, TEXT_FIELDS)
+
+    @api.model
+    def _mr_injection_error(self, fname, header):
+        return ValidationError(
+            self.env._(
+                "The %(field)s address contains a line break followed by a '%(header)s:' "
+                "header. Put one address after the other, separated by commas.",
+                field=self._fields[fname].string,
+                header=header,
+            )
+        )
 
     def _mr_set_recipient_domain(self):
         """A failed (or deferred) mail remembers the domain of its first recipient."""
@@ -166,41 +209,32 @@ class MailMail(models.Model):
     # Actions (form, list, bulk)
     # ------------------------------------------------------------------
     def action_retry(self):
-        """Requeue failed or cancelled mail (and make deferred mail due now)."""
-        self._mr_requeue(self.filtered(lambda m: m.state in ("exception", "cancel", "outgoing")))
+        """Stock requeues failed mail; cancelled mail too, and deferred mail is due now."""
+        others = self.filtered(lambda m: m.state in ("cancel", "outgoing"))
+        super().action_retry()  # failed mail, through mark_outgoing below
+        others.mark_outgoing()
         return True
 
     def mark_outgoing(self):
-        self._mr_requeue(self)
-        return True
+        """Stock's requeue, with a fresh retry window: due now, attempts counted anew
+        (see ``write``); the next cron run sends it."""
+        return super(MailMail, self.with_context(**{REQUEUE_CONTEXT_KEY: True})).mark_outgoing()
 
     def action_send_now(self):
         """Send at once, whatever the state that allows sending again."""
         mails = self.filtered(lambda m: m.state in ("outgoing", "exception", "cancel"))
-        self._mr_requeue(mails)
+        mails.mark_outgoing()
         mails.send(raise_exception=False)
         return True
 
     def cancel(self):
-        return self.filtered(lambda m: m.state in ("outgoing", "exception")).write(
-            {"state": "cancel"}
-        )
+        """Stock's cancel, for mail still to send (or failed) only: sent mail stays sent."""
+        to_cancel = self.filtered(lambda m: m.state in ("outgoing", "exception"))
+        return super(MailMail, to_cancel).cancel()
 
     def action_cancel(self):
         self.cancel()
         return True
-
-    @api.model
-    def _mr_requeue(self, mails):
-        """Back to the queue with a fresh retry window; the next cron run sends it."""
-        mails.write(
-            {
-                "state": "outgoing",
-                "scheduled_date": False,
-                "retry_count": 0,
-                "first_attempt_date": False,
-            }
-        )
 
     # ------------------------------------------------------------------
     # Queue processing
@@ -212,8 +246,10 @@ class MailMail(models.Model):
         )
 
     def send(self, auto_commit=False, raise_exception=False, post_send_callback=None):
-        self.env.cr.cache.pop(CONNECT_KEY, None)
-        with self.env["mail.quota.usage"]._sending_batch(each_mail_committed=auto_commit is True):
+        """Stock's send, inside a send run (``tools/send_run.py``): step 1 of the path."""
+        # auto_commit: the queue cron commits each mail right after sending it.
+        with send_run.opened(self.env, each_mail_committed=auto_commit is True) as run:
+            run.connect_verdict = None
             return super().send(
                 auto_commit=auto_commit,
                 raise_exception=raise_exception,
@@ -229,68 +265,79 @@ class MailMail(models.Model):
         mail_server=False,
         post_send_callback=None,
     ):
-        """Send mail by mail, each under a row lock taken right before sending."""
-        context = {"mail_reliability_collect_refusals": True}
-        if isinstance(mail_server, models.BaseModel):
-            # send() already chose this batch's server (maybe none): the daily quota
-            # needs no second lookup when there is no SMTP session (test mode).
-            context["mail_reliability_batch_server"] = mail_server.id or 0
-        with_unfollow_link = self.filtered(
-            lambda m: m.body_html and "/mail/unfollow" in m.body_html
-        )
-        if with_unfollow_link:
-            # Stock reads the recipients' follower status once per batch: so do we
-            # (mail.followers serves it to each mail's stock _send below).
-            status = self.env["mail.followers"]._get_mail_recipients_follower_status(
-                with_unfollow_link.ids
+        """Send mail by mail, each under a row lock taken right before sending.
+
+        Steps 3-5 of the send path (``tools/send_run.py``).
+        """
+        with send_run.opened(self.env):  # the run send() opened, or one of its own
+            # The marketing flag is read by ir.mail_server.send_email: bulk marketing
+            # yields to the daily limit's transactional reserve.
+            context = {
+                "mail_reliability_collect_refusals": True,
+                send_run.MARKETING_CONTEXT_KEY: False,
+            }
+            if isinstance(mail_server, models.BaseModel):
+                # send() already chose this batch's server (maybe none): the daily quota
+                # needs no second lookup when there is no SMTP session (test mode).
+                context["mail_reliability_batch_server"] = mail_server.id or 0
+            with_unfollow_link = self.filtered(
+                lambda m: m.body_html and "/mail/unfollow" in m.body_html
             )
-            context[FOLLOWER_STATUS_KEY] = (frozenset(with_unfollow_link.ids), frozenset(status))
-        batch = self.with_context(**context)
-        Usage = self.env["mail.quota.usage"]
-        # Mail inserted by this very transaction (a chatter post or template sent at
-        # once) is invisible to every other one until commit: it needs no row lock.
-        # Known before the loop (stock's unlink of a sent mail empties the cache);
-        # none when committing per mail, which makes the rest visible.
-        unseen = set() if auto_commit else batch._mr_created_in_this_transaction()
-        for position, mail_id in enumerate(batch.ids):
-            Usage._expect_emails(len(batch.ids) - position)  # sizes the quota lease
-            # Prefetch this mail only, as stock does: the queue cron commits after each
-            # mail, which empties the cache, and a batch-wide prefetch would then re-read
-            # every remaining mail of the batch (bodies included) for each mail sent.
-            mail = batch.browse(mail_id)
-            if mail_id not in unseen and not mail._mr_lock_for_sending():
-                continue
-            # Read by ir.mail_server.send_email: bulk marketing yields to the reserve.
-            self.env.cr.cache[MARKETING_KEY] = mail._mr_is_marketing()
-            try:
-                super(MailMail, mail)._send(
-                    auto_commit=auto_commit,
-                    raise_exception=raise_exception,
-                    smtp_session=smtp_session,
-                    alias_domain_id=alias_domain_id,
-                    mail_server=mail_server,
-                    post_send_callback=post_send_callback,
+            if with_unfollow_link:
+                # Stock reads the recipients' follower status once per batch: so do we
+                # (mail.followers serves it to each mail's stock _send below).
+                status = self.env["mail.followers"]._get_mail_recipients_follower_status(
+                    with_unfollow_link.ids
                 )
-            except smtplib.SMTPServerDisconnected as exc:
-                # The session is dead: defer the mail in flight with its reason, leave
-                # the rest of the batch outgoing for the next run, and keep the cron alive.
-                mail._mr_apply_outcome(success_pids=[], disconnected=exc)
-                rest = batch[position + 1 :]
-                _logger.warning(
-                    "SMTP server disconnected while sending mail %s; %s mail(s) left queued",
-                    mail.id,
-                    len(rest),
+                context[FOLLOWER_STATUS_KEY] = (
+                    frozenset(with_unfollow_link.ids),
+                    frozenset(status),
                 )
-                if rest:
-                    rest._mr_trigger_queue(fields.Datetime.now())
-                if auto_commit is True:  # core's own auto_commit path (queue cron)
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
-                if raise_exception:
-                    raise
-                break
-            finally:
-                self.env.cr.cache.pop(MARKETING_KEY, None)
-        return True
+            batch = self.with_context(**context)
+            # Built once: an environment per mail would read the company again per mail.
+            marketing_batch = batch.with_context(**{send_run.MARKETING_CONTEXT_KEY: True})
+            Usage = self.env["mail.quota.usage"]
+            # Mail inserted by this very transaction (a chatter post or template sent at
+            # once) is invisible to every other one until commit: it needs no row lock.
+            # Known before the loop (stock's unlink of a sent mail empties the cache);
+            # none when committing per mail, which makes the rest visible.
+            unseen = set() if auto_commit else batch._mr_created_in_this_transaction()
+            for position, mail_id in enumerate(batch.ids):
+                Usage._expect_emails(len(batch.ids) - position)  # sizes the quota lease
+                # Prefetch this mail only, as stock does: the queue cron commits after each
+                # mail, which empties the cache, and a batch-wide prefetch would then re-read
+                # every remaining mail of the batch (bodies included) for each mail sent.
+                mail = batch.browse(mail_id)
+                if mail_id not in unseen and not mail._mr_lock_for_sending():
+                    continue
+                sender = marketing_batch.browse(mail_id) if mail._mr_is_marketing() else mail
+                try:
+                    super(MailMail, sender)._send(
+                        auto_commit=auto_commit,
+                        raise_exception=raise_exception,
+                        smtp_session=smtp_session,
+                        alias_domain_id=alias_domain_id,
+                        mail_server=mail_server,
+                        post_send_callback=post_send_callback,
+                    )
+                except smtplib.SMTPServerDisconnected as exc:
+                    # The session is dead: defer the mail in flight with its reason, leave
+                    # the rest of the batch outgoing for the next run, and keep the cron alive.
+                    mail._mr_apply_outcome(success_pids=[], disconnected=exc)
+                    rest = batch[position + 1 :]
+                    _logger.warning(
+                        "SMTP server disconnected while sending mail %s; %s mail(s) left queued",
+                        mail.id,
+                        len(rest),
+                    )
+                    if rest:
+                        rest._mr_trigger_queue(fields.Datetime.now())
+                    if auto_commit is True:  # core's own auto_commit path (queue cron)
+                        self.env.cr.commit()  # pylint: disable=invalid-commit
+                    if raise_exception:
+                        raise
+                    break
+            return True
 
     def _mr_is_marketing(self):
         """Bulk marketing mail (mass mailing, marketing automation) yields to the reserve."""
@@ -374,9 +421,26 @@ class MailMail(models.Model):
     # Outcome -> state (the one place)
     # ------------------------------------------------------------------
     def _postprocess_sent_message(self, success_pids, failure_reason=False, failure_type=None):
+        """Step 5 of the send path (``tools/send_run.py``): the outcome becomes a state."""
+        if not failure_type and not success_pids and self._mr_has_no_recipient():
+            # Nothing to send to at all: stock leaves "Error without exception".
+            failure_type = EMAIL_MISSING
+        if failure_type in NO_RECIPIENT_TYPES and not failure_reason:
+            for mail in self.filtered(lambda m: m.state == "exception"):
+                reason = mail._mr_no_recipient_reason(failure_type)
+                if mail.auto_delete:
+                    # Stock deletes it right after; the reason still reaches its notifications.
+                    # Writing the type too would split the batch's UPDATE (one query more).
+                    mail.write({"failure_reason": reason})
+                else:
+                    mail.write({"failure_type": failure_type, "failure_reason": reason})
+                if len(self) == 1:
+                    failure_reason = reason
         connect_verdict = None
-        if failure_type == "mail_smtp":
-            connect_verdict = self.env.cr.cache.pop(CONNECT_KEY, None)
+        if failure_type == GENERIC:  # stock could not connect: ir.mail_server.connect says why
+            run = send_run.current(self.env)
+            if run is not None:
+                connect_verdict, run.connect_verdict = run.connect_verdict, None
         # A whole batch that failed to connect: one chatter update per message, like stock.
         updates = (
             self.env["mail.message"]._mr_batch_notification_updates()
@@ -393,22 +457,46 @@ class MailMail(models.Model):
                 )
         return True
 
+    def _mr_has_no_recipient(self):
+        return len(self) == 1 and (
+            self.state == "exception"
+            and not (self.email_to or "").strip()
+            and not (self.email_cc or "").strip()
+            and not self.recipient_ids
+        )
+
+    def _mr_no_recipient_reason(self, failure_type):
+        self.ensure_one()
+        addresses = [a for a in (self.email_to, self.email_cc) if a and a.strip()]
+        addresses += [
+            p.email or self.env._("%(name)s (no email)", name=p.display_name)
+            for p in self.recipient_ids
+        ]
+        if failure_type == EMAIL_MISSING and not addresses:
+            return self.env._("The email has no recipient address.")
+        return self.env._(
+            "No valid recipient address: %(addresses)s",
+            addresses=", ".join(repr(a) for a in addresses) or self.env._("(empty)"),
+        )
+
     def _mr_apply_outcome(
         self, success_pids, failure_reason=False, failure_type=None, verdict=None, disconnected=None
     ):
         """Turn the attempt on this mail into sent / deferred / failed, per recipient.
 
-        ``verdict`` (or the one recorded by ``ir.mail_server.send_email``) is a failure
-        of the whole mail; ``refused`` holds recipients the server refused one by one.
+        ``verdict`` (or the one ``ir.mail_server.send_email`` recorded in the send
+        run's :class:`~..tools.send_run.Outcome`) is a failure of the whole mail;
+        ``refused`` holds recipients the server refused one by one.
         """
         self.ensure_one()
-        entry = outcome_register(self.env.cr).pop((self.message_id or "").strip(), None) or {}
-        verdict = verdict or entry.get("verdict")
+        run = send_run.current(self.env)
+        entry = (run.pop_outcome(self.message_id) if run else None) or send_run.Outcome()
+        verdict = verdict or entry.verdict
         if disconnected is not None and verdict is None:
             verdict = classify_exception(disconnected)
-        refused = entry.get("refused") or {}
-        delivered = entry.get("delivered") or set()
-        self._mr_record_relay_replies(entry.get("replies"))
+        refused = entry.refused
+        delivered = entry.delivered
+        self._mr_record_relay_replies(entry.replies)
         if not verdict and not refused:  # the common case: plain success, stock handles it
             self._mr_clear_old_failure()
             return super()._postprocess_sent_message(
@@ -431,7 +519,7 @@ class MailMail(models.Model):
         elif verdict is None and permanent and not delivered:
             verdict = next(iter(permanent.values()))
 
-        if verdict and verdict.failure_type == QUOTA_FAILURE_TYPE[0]:
+        if verdict and verdict.failure_type == QUOTA:
             self._mr_hold_for_quota(verdict, success_pids, delivered)
         elif verdict and not verdict.permanent:
             self._mr_defer(verdict, success_pids, delivered)
@@ -566,7 +654,7 @@ class MailMail(models.Model):
                 [
                     ("mail_mail_id", "in", self.ids),
                     ("notification_status", "=", "exception"),
-                    ("failure_type", "=", QUOTA_FAILURE_TYPE[0]),
+                    ("failure_type", "=", QUOTA),
                 ]
             )
         )
@@ -594,7 +682,7 @@ class MailMail(models.Model):
                 smtp_status="4.4.7",
                 permanent=True,
                 explanation=verdict.explanation,
-                message=_(
+                message=self.env._(
                     "Gave up after %(attempts)s attempts over %(hours)s hours "
                     "(retry window, 4.4.7). Last error: %(error)s",
                     attempts=attempts,
@@ -686,7 +774,7 @@ class MailMail(models.Model):
     # Cron triggers
     # ------------------------------------------------------------------
     def _mr_trigger_queue(self, at):
-        trigger_cron_once(self.env, QUEUE_CRON_XMLID, at)
+        self.env["ir.cron"]._mr_trigger(QUEUE_CRON_XMLID, at)
 
     def _mr_trigger_queue_at_schedule(self):
         """Wake the queue when mail is scheduled for later (not for mail due now)."""
@@ -699,4 +787,4 @@ class MailMail(models.Model):
             and mail.scheduled_date > now
         }
         for at in sorted(dates):
-            trigger_cron_once(self.env, QUEUE_CRON_XMLID, at)
+            self.env["ir.cron"]._mr_trigger(QUEUE_CRON_XMLID, at)

@@ -4,10 +4,10 @@ import contextlib
 
 from odoo import api, models
 
-from .mail_mail_input import repair_storable_text
+from ..tools import send_run
+from ..tools.mail_input import repair_storable_text
 from .mail_notification import RETRYING_TYPE
 
-BUS_BATCH_KEY = "mail_reliability.bus_batch"
 # A NUL in any of these made message_post crash with a database error.
 TEXT_FIELDS = ("subject", "body", "email_from", "reply_to", "record_name", "message_id")
 
@@ -44,9 +44,9 @@ class MailMessage(models.Model):
             retrying.mail_mail_id.sudo().fetch(["scheduled_date", "retry_count", "state"])
 
     def _notify_message_notification_update(self):
-        batch = self.env.cr.cache.get(BUS_BATCH_KEY)
-        if batch is not None:  # sent once, at the end of the batch
-            batch.update(dict.fromkeys(self.ids))
+        run = send_run.current(self.env)
+        if run is not None and run.bus_updates is not None:  # sent once, at the batch's end
+            run.bus_updates.update(dict.fromkeys(self.ids))
             return None
         return super()._notify_message_notification_update()
 
@@ -55,17 +55,18 @@ class MailMessage(models.Model):
         """Collect the chatter (bus) updates of a batch and send each message's once.
 
         Stock handles a failed batch in one go and notifies each message once; we
-        decide per mail, which would notify a message once per mail.
+        decide per mail, which would notify a message once per mail. The ids wait
+        in the send run (``tools/send_run.py``).
         """
-        cache = self.env.cr.cache
-        if BUS_BATCH_KEY in cache:  # nested: the outer batch sends
-            yield
-            return
-        cache[BUS_BATCH_KEY] = batch = {}
-        try:
-            yield
-        finally:
-            cache.pop(BUS_BATCH_KEY, None)
+        with send_run.opened(self.env) as run:
+            if run.bus_updates is not None:  # nested: the outer batch sends
+                yield
+                return
+            run.bus_updates = batch = {}
+            try:
+                yield
+            finally:
+                run.bus_updates = None
         messages = self.browse(list(batch)).exists()
         if messages:
             messages._notify_message_notification_update()

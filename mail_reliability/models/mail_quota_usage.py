@@ -29,16 +29,16 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.modules import module as odoo_module
 from odoo.tools import SQL
 
-from ..tools import quota_window
+from ..tools import quota_window, send_run
+from ..tools.constants import QUOTA
 
 _logger = logging.getLogger(__name__)
 
 DATABASE_SCOPE = "database"
-BATCH_KEY = "mail_reliability.sending_batch"
 # Most units one lease takes at once: what a batch holds that other workers cannot use.
 LEASE_MAX = 100
 # First key of the advisory locks on mail_quota_lease rows (the second is the row id).
@@ -99,9 +99,9 @@ class MailQuotaUsage(models.Model):
     def _compute_scope_name(self):
         for row in self:
             row.scope_name = (
-                _("Database")
+                self.env._("Database")
                 if row.scope == DATABASE_SCOPE
-                else _("Server: %(name)s", name=row.mail_server_id.name or row.scope)
+                else self.env._("Server: %(name)s", name=row.mail_server_id.name or row.scope)
             )
 
     # ------------------------------------------------------------------
@@ -111,13 +111,13 @@ class MailQuotaUsage(models.Model):
     def _settings(self):
         """(daily_limit, timezone, reserve_percent); nonsense values fall back, loudly.
 
-        Read once per sending batch.
+        Read once per send run.
         """
-        batch = self.env.cr.cache.get(BATCH_KEY)
-        if batch is not None:
-            if batch["settings"] is None:
-                batch["settings"] = self._read_settings()
-            return batch["settings"]
+        run = send_run.current(self.env)
+        if run is not None:
+            if run.quota_settings is None:
+                run.quota_settings = self._read_settings()
+            return run.quota_settings
         return self._read_settings()
 
     @api.model
@@ -149,23 +149,23 @@ class MailQuotaUsage(models.Model):
         """One short READ COMMITTED transaction on the ledger, committed at once.
 
         In a test thread it is a savepoint in the test's own transaction, so tests
-        stay isolated. Inside ``mail.mail.send()`` it runs on the batch's own
+        stay isolated. Inside a send run it runs on the run's own ledger
         connection; otherwise on a cursor of its own.
         """
         if self._ledger_in_test_transaction():
             with self.env.cr.savepoint(flush=False):
                 yield self.env.cr
             return
-        batch = self.env.cr.cache.get(BATCH_KEY)
-        if batch is None:
+        run = self._send_run()
+        if run is None:
             with self.env.registry.cursor() as cr:
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 yield cr
             return
-        if batch["cursor"] is None:
-            cr = batch["cursor"] = self.env.registry.cursor()
+        if run.ledger_cursor is None:
+            cr = run.ledger_cursor = self.env.registry.cursor()
             cr.connection.autocommit = True  # transactions are opened explicitly below
-        cr = batch["cursor"]
+        cr = run.ledger_cursor
         cr.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
         try:
             yield cr
@@ -181,46 +181,31 @@ class MailQuotaUsage(models.Model):
         )
 
     @api.model
-    @contextlib.contextmanager
-    def _sending_batch(self, each_mail_committed=False):
-        """Scope of one ``mail.mail.send()``.
+    def _send_run(self):
+        """The current send run (``tools/send_run.py``), or None outside one.
 
-        Within it the quota settings are read once, reservations are taken as
+        Within a run the quota settings are read once, reservations are taken as
         leases of several units (one ledger transaction per lease instead of one
-        per email) and the units not used are given back when the batch ends.
-        Nested calls share the outer batch.
-
-        :param each_mail_committed: the caller commits each mail right after
-            sending it (the queue cron's ``auto_commit``): that commit makes the
-            email's count on its lease durable, which then need not wait for the
-            disk itself.
+        per email), and :meth:`_close_send_run` gives back the units not used
+        when the run ends.
         """
-        cache = self.env.cr.cache
-        if BATCH_KEY in cache:
-            yield
-            return
-        batch = cache[BATCH_KEY] = {
-            "cursor": None,
-            "servers": {},
-            "existing": {},
-            "settings": None,
-            "leases": {},
-            "expected": 1,
-            "defaults": {},  # ir.mail_server default bounce / from addresses
-            "each_mail_committed": each_mail_committed,
-        }
+        run = send_run.current(self.env)
+        if run is not None:
+            run.on_close(self._name, lambda: self._close_send_run(run))
+        return run
+
+    def _close_send_run(self, run):
+        """At the end of a send run: give back what its leases did not use, then
+        unlock them and release the run's ledger connection."""
         try:
-            yield
+            self._return_leases(run.leases)
+        except Exception:
+            # Never hide what made the batch end. The leases are unlocked below:
+            # the next worker taking units gives them back.
+            _logger.exception("unused daily-limit units could not be given back")
         finally:
-            try:
-                self._return_leases(batch["leases"])
-            except Exception:
-                # Never hide what made the batch end. The leases are unlocked below:
-                # the next worker taking units gives them back.
-                _logger.exception("unused daily-limit units could not be given back")
-            finally:
-                cache.pop(BATCH_KEY, None)
-                self._close_lease_cursor(batch["cursor"])
+            cr, run.ledger_cursor = run.ledger_cursor, None
+            self._close_lease_cursor(cr)
 
     @staticmethod
     def _close_lease_cursor(cr):
@@ -245,16 +230,16 @@ class MailQuotaUsage(models.Model):
 
     @api.model
     def _expect_emails(self, count):
-        """Tell the current batch how many emails are still to come (lease sizing)."""
-        batch = self.env.cr.cache.get(BATCH_KEY)
-        if batch is not None:
-            batch["expected"] = max(1, count)
+        """Tell the current send run how many emails are still to come (lease sizing)."""
+        run = send_run.current(self.env)
+        if run is not None:
+            run.expected = max(1, count)
 
     @api.model
     def _server_quota_settings(self, server):
-        """(use_database_quota, daily_limit, name) of ``server``, cached for the batch."""
-        batch = self.env.cr.cache.get(BATCH_KEY)
-        servers = batch["servers"] if batch is not None else {}
+        """(use_database_quota, daily_limit, name) of ``server``, cached for the send run."""
+        run = send_run.current(self.env)
+        servers = run.server_quota if run is not None else {}
         if server.id not in servers:
             servers[server.id] = (server.use_database_quota, server.daily_limit, server.name)
         return servers[server.id]
@@ -294,8 +279,8 @@ class MailQuotaUsage(models.Model):
         if not scopes:
             return [], None
         qday = self._current_day()
-        batch = self.env.cr.cache.get(BATCH_KEY)
-        leases = batch["leases"] if batch is not None else None
+        run = self._send_run()
+        leases = run.leases if run is not None else None
         reservations = []
         for scope, scope_server, cap, limit in scopes:
             reservation = Reservation(scope, qday.day, cap)
@@ -304,7 +289,7 @@ class MailQuotaUsage(models.Model):
                 lease.free -= 1
                 reservations.append(reservation)
                 continue
-            want = min(batch["expected"], LEASE_MAX) if batch is not None else 1
+            want = min(run.expected, LEASE_MAX) if run is not None else 1
             granted, used = self._take_units(qday, scope, scope_server, cap, limit, want, lease)
             if granted:
                 if lease is not None:
@@ -427,8 +412,8 @@ class MailQuotaUsage(models.Model):
 
         :return: ``{usage_id: units given back}``
         """
-        batch = self.env.cr.cache.get(BATCH_KEY)
-        own = [lease.id for lease in batch["leases"].values() if lease.id] if batch else []
+        run = send_run.current(self.env)
+        own = [lease.id for lease in run.leases.values() if lease.id] if run else []
         given = self._give_back_leases(
             cr,
             SQL(
@@ -498,11 +483,11 @@ class MailQuotaUsage(models.Model):
         """
         if not reservations:
             return
-        batch = self.env.cr.cache.get(BATCH_KEY)
-        if batch is None:
+        run = send_run.current(self.env)
+        if run is None:
             self._return_units({reservation: 1 for reservation in reservations})
             return
-        leases = batch["leases"]
+        leases = run.leases
         try:
             self._count_on_leases(reservations, -1)
         except Exception:
@@ -523,8 +508,8 @@ class MailQuotaUsage(models.Model):
         own commit follows at once and makes it durable (on the way it flushes
         everything written before it); the statement does not wait for the disk.
         """
-        leases = self.env.cr.cache[BATCH_KEY]["leases"]
-        ids = [leases[reservation].id for reservation in reservations]
+        run = send_run.current(self.env)
+        ids = [run.leases[reservation].id for reservation in reservations]
         if not ids:
             return
         if self._ledger_in_test_transaction():
@@ -532,16 +517,15 @@ class MailQuotaUsage(models.Model):
                 "UPDATE mail_quota_lease SET used = used + %s WHERE id = ANY(%s)", [units, ids]
             )
             return
-        batch = self.env.cr.cache[BATCH_KEY]
-        if batch["each_mail_committed"]:
-            batch["cursor"].execute(
+        if run.each_mail_committed:
+            run.ledger_cursor.execute(
                 """BEGIN; SET LOCAL synchronous_commit TO OFF;
                    UPDATE mail_quota_lease SET used = used + %s WHERE id = ANY(%s);
                    COMMIT""",
                 [units, ids],
             )
         else:
-            batch["cursor"].execute(
+            run.ledger_cursor.execute(
                 "UPDATE mail_quota_lease SET used = used + %s WHERE id = ANY(%s)", [units, ids]
             )
 
@@ -588,17 +572,21 @@ class MailQuotaUsage(models.Model):
         hit = [row for row in rows if row.refused]
         details = [
             f"{row.day}: {row.used}/{row.limit_value or '-'}"
-            + (_(" (limit reached, %(n)s held back)", n=row.refused) if row.refused else "")
+            + (
+                self.env._(" (limit reached, %(n)s held back)", n=row.refused)
+                if row.refused
+                else ""
+            )
             for row in rows
         ]
         if not limit:
             return {
                 "status": "ok",
-                "finding": _("No database daily limit (%(used)s sent today).", used=used),
+                "finding": self.env._("No database daily limit (%(used)s sent today).", used=used),
                 "fix": "",
                 "details": details,
             }
-        finding = _(
+        finding = self.env._(
             "Today: %(used)s/%(limit)s emails, resets at %(reset)s UTC.",
             used=used,
             limit=limit,
@@ -609,8 +597,8 @@ class MailQuotaUsage(models.Model):
                 "status": "warning",
                 "finding": finding
                 + " "
-                + _("Limit reached on %(n)s of the last %(d)s days.", n=len(hit), d=days),
-                "fix": _(
+                + self.env._("Limit reached on %(n)s of the last %(d)s days.", n=len(hit), d=days),
+                "fix": self.env._(
                     "Raise the daily limit in Settings > Emails (use 'Facts for a limit "
                     "increase' when asking your provider), or send bulk mail through an "
                     "external server that does not count toward the database limit."
@@ -628,7 +616,7 @@ class MailQuotaUsage(models.Model):
         Mail = self.env["mail.mail"].sudo()
         domain = [
             ("state", "=", "exception"),
-            ("failure_type", "=", "mail_quota"),
+            ("failure_type", "=", QUOTA),
             "|",
             ("scheduled_date", "=", False),
             ("scheduled_date", "<=", fields.Datetime.now()),

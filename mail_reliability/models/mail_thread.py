@@ -39,10 +39,14 @@ from odoo.tools import SQL
 from odoo.tools.mail import decode_message_header, mail_header_msgid_re
 
 from ..tools import auth_results, dsn, raw_mail
+from ..tools.send_run import CursorLocal
 
 _logger = logging.getLogger(__name__)
 
-FRAMES_KEY = "mail_reliability_incoming"
+# The incoming mail message_process is working on, per cursor (innermost first):
+# {"stage", "raw", "reason", "detail", ...}, read by the gateway's hooks below and by
+# mail.alias. Explicit and scoped to the call, like the send run (tools/send_run.py).
+INCOMING_FRAMES = CursorLocal("mail_reliability_incoming_frame")
 BOUNCE_LIMIT_PARAM = "mail_reliability.incoming_bounce_limit"
 BOUNCE_LIMIT_DEFAULT = 5  # automatic answers per sender and hour
 GLOBAL_BOUNCE_LIMIT_PARAM = "mail_reliability.incoming_bounce_global_limit"
@@ -60,13 +64,9 @@ BOUNCING_REASONS = ("no_route", "unknown_reply")
 HARD_FAILURE_TYPES = ("mail_smtp_recipient",)
 
 
-def _frames(env):
-    return env.cr.cache.setdefault(FRAMES_KEY, [])
-
-
 def _frame(env):
-    frames = _frames(env)
-    return frames[-1] if frames else None
+    """The frame of the incoming mail being processed on ``env.cr``, or None."""
+    return INCOMING_FRAMES.get(env.cr)
 
 
 def _is_transient_db_error(exc):
@@ -118,8 +118,7 @@ class MailThread(models.AbstractModel):
     ):
         raw = _raw_bytes(message)
         frame = {"stage": "parse", "raw": raw}  # hashed only if an answer is considered
-        frames = _frames(self.env)
-        frames.append(frame)
+        frame_token = INCOMING_FRAMES.push(self.env.cr, frame)
         try:
             try:
                 with self._mr_gateway_savepoint():
@@ -145,7 +144,7 @@ class MailThread(models.AbstractModel):
                 return False
             return result
         finally:
-            frames.pop()
+            INCOMING_FRAMES.pop(frame_token)
 
     @contextlib.contextmanager
     def _mr_gateway_savepoint(self):

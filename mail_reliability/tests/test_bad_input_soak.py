@@ -211,7 +211,7 @@ COUNTS = {
 REQUIRED_TOTAL = 200
 
 CREATE_ERRORS = (UserError, ValidationError)
-INPUT_LOGGER = "odoo.addons.mail_reliability.models.mail_mail_input"
+INPUT_LOGGER = "odoo.addons.mail_reliability.tools.mail_input"
 QUIET_LOGGERS = (
     "odoo.addons.mail.models.mail_mail",
     "odoo.addons.mail_reliability.models.mail_mail",

@@ -25,7 +25,7 @@ INJECTED = "victim@evil.test"
 QUIET = (
     "odoo.addons.mail.models.mail_mail",
     "odoo.addons.mail_reliability.models.mail_mail",
-    "odoo.addons.mail_reliability.models.mail_mail_input",
+    "odoo.addons.mail_reliability.tools.mail_input",
     "odoo.addons.mail_reliability.models.ir_mail_server",
     "odoo.addons.base.models.ir_mail_server",
     "odoo.sql_db",

@@ -59,7 +59,7 @@ class TestMessagePostUnstorableText(TransactionCase):
         """A NUL in a posted message's subject or sender made the INSERT fail with
         a database error; it is removed, with a warning naming the field."""
         partner = self.env["res.partner"].create({"name": "Thread"})
-        logger = "odoo.addons.mail_reliability.models.mail_mail_input"
+        logger = "odoo.addons.mail_reliability.tools.mail_input"
         with self.assertLogs(logger, logging.WARNING) as logs:
             message = partner.message_post(
                 subject="Quarterly\x00 report",

@@ -3,18 +3,22 @@
 """The outgoing pipeline against the real SMTP sink: classify, defer, fail, FIFO, no duplicates."""
 
 import logging
+import pathlib
+import threading
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import fields
+from odoo import SUPERUSER_ID, api, fields
 from odoo.exceptions import UserError, ValidationError
-from odoo.tests import tagged
+from odoo.modules.module import get_module_path
+from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.mail.models.ir_mail_server import IrMailServer as MailIrMailServerBase
 from odoo.addons.mail.models.mail_message import Message as MailMessageBase
 from odoo.addons.mail.tests.common import mail_new_test_user
 
+from ..tools import send_run
 from .common import SmtpSinkCase
 
 
@@ -268,7 +272,7 @@ class TestOutgoingOutcomes(SmtpSinkCase):
 
         with (
             patch.object(MailIrMailServerBase, "_get_default_bounce_address", counting),
-            self.env["mail.quota.usage"]._sending_batch(),
+            send_run.opened(self.env),
         ):
             for _email in range(3):
                 self.assertEqual(bounce(company_one), "bounce-one@one.example")
@@ -396,3 +400,52 @@ class TestNoSecondCopyOnRetry(SmtpSinkCase):
             mail.action_retry()
             self.env["mail.mail"].process_email_queue()
         self.assertEqual(len(self.sink.deliveries_to("alice-r@example.com")), 1)
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestSendRun(TransactionCase):
+    """The send run (tools/send_run.py) is bound to its cursor, thread and block."""
+
+    def test_bound_to_its_cursor_thread_and_block(self):
+        self.assertIsNone(send_run.current(self.env))
+        with send_run.opened(self.env, each_mail_committed=True) as run:
+            self.assertIs(send_run.current(self.env), run)
+            self.assertIs(send_run.current(self.env["mail.mail"].sudo().env), run)
+            with send_run.opened(self.env) as nested:
+                self.assertIs(nested, run, "a nested send joins the run already open")
+            self.assertIs(send_run.current(self.env), run, "the nested block does not end it")
+            with self.registry.cursor() as cr:
+                other = api.Environment(cr, SUPERUSER_ID, {})
+                self.assertIsNone(send_run.current(other), "another cursor has no run")
+                with send_run.opened(other) as own:
+                    self.assertIsNot(own, run)
+                self.assertIs(send_run.current(self.env), run)
+            seen = []
+            rival = threading.Thread(target=lambda: seen.append(send_run.current(self.env)))
+            rival.start()
+            rival.join()
+            self.assertEqual(seen, [None], "another thread does not see this run")
+        self.assertIsNone(send_run.current(self.env), "the run ends with its block")
+
+    def test_closers_run_once_even_when_the_batch_raises(self):
+        calls = []
+        with self.assertRaises(ZeroDivisionError), send_run.opened(self.env) as run:
+            run.on_close("ledger", lambda: calls.append("ledger"))
+            run.on_close("ledger", lambda: calls.append("ledger again"))
+            run.on_close("other", lambda: calls.append("other"))
+            run.outcome(" <a@b> ").delivered.add("x@example.com")
+            self.assertEqual(run.pop_outcome("<a@b>").delivered, {"x@example.com"})
+            raise ZeroDivisionError
+        self.assertEqual(calls, ["other", "ledger"], "last registered, first closed; once")
+        self.assertIsNone(send_run.current(self.env))
+
+    def test_no_state_on_the_cursor_cache(self):
+        """Models pass state explicitly (send run, context, gateway frame), never on
+        the cursor's cache (issue #16)."""
+        offenders = []
+        for addon in ("mail_reliability", "mail_reliability_mass_mailing"):
+            root = pathlib.Path(get_module_path(addon))
+            for path in root.rglob("*.py"):
+                if "tests" not in path.relative_to(root).parts and "cr.cache" in path.read_text():
+                    offenders.append(str(path.relative_to(root.parent)))
+        self.assertEqual(offenders, [])

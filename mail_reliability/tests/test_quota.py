@@ -23,6 +23,7 @@ from odoo.tests import BaseCase, tagged
 from odoo.tests.common import get_db_name
 from odoo.tools import config, mute_logger
 
+from ..tools import send_run
 from .common import SmtpSinkCase, real_smtp
 from .smtp_sink import SmtpSink
 
@@ -395,7 +396,7 @@ class TestQuotaLeaseOfDeadHolder(BaseCase):
 
         def work(env, Usage):
             server = env["ir.mail_server"].browse(server_id)
-            with Usage._sending_batch():
+            with send_run.opened(env):
                 Usage._expect_emails(1)
                 reservations, refusal = Usage._reserve(server)
                 self.assertFalse(refusal)
@@ -422,7 +423,7 @@ class TestQuotaLeaseOfDeadHolder(BaseCase):
         def holder(env, Usage):
             """Takes a lease of 10 for 4 emails: 2 accepted, 1 refused, 1 in flight; 'dies'."""
             server = env["ir.mail_server"].browse(server_id)
-            with Usage._sending_batch(each_mail_committed=True):
+            with send_run.opened(env, each_mail_committed=True):
                 Usage._expect_emails(10)
                 for email in range(4):
                     reservations, refusal = Usage._reserve(server)

@@ -35,7 +35,6 @@ SECRETS = (SMTP_SECRET, FETCH_SECRET)
 DEBUG_LOGGERS = (
     "odoo.addons.base.models.ir_mail_server",
     "odoo.addons.mail_reliability.models.ir_mail_server",
-    "odoo.addons.mail_reliability.models.ir_mail_server_secrets",
     "odoo.addons.mail_reliability.models.mail_mail",
 )
 

@@ -2,10 +2,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Bad input on outgoing mail: header injection and text PostgreSQL cannot store.
 
-Pure Python, no Odoo import.
+Pure Python, no Odoo import. :func:`repair_storable_text` logs a warning per
+repaired field (logger ``odoo.addons.mail_reliability.tools.mail_input``).
 """
 
+import logging
 import re
+
+_logger = logging.getLogger(__name__)
 
 # A line break followed by something shaped like a header ("Bcc:", "X-Foo :").
 # A line break alone (a template that renders one address per line) is harmless;
@@ -44,3 +48,21 @@ def storable_text(value):
     if count and type(value) is not str:
         text = type(value)(text)  # re.sub returns a plain str
     return text, count
+
+
+def repair_storable_text(model_name, vals, fnames):
+    """Make the text values of ``vals`` storable in place (NUL removed, lone
+    surrogates replaced by U+FFFD), with a warning per repaired field."""
+    for fname in fnames:
+        text, count = storable_text(vals.get(fname))
+        if not count:
+            continue
+        vals[fname] = text
+        _logger.warning(
+            "%s %s: %s unstorable character(s) (NUL, lone surrogates) "
+            "removed or replaced by U+FFFD",
+            model_name,
+            fname,
+            count,
+        )
+    return vals

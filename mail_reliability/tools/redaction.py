@@ -133,3 +133,18 @@ class Redactor:
             return data
         data = _B64_RUN.sub(self._redact_b64_block, data)
         return self._redact_plain(data)
+
+
+def redact_export(fields_to_export, result, secret_fields):
+    """Replace the values of ``secret_fields`` columns in an ``export_data`` result."""
+    columns = [
+        index
+        for index, path in enumerate(fields_to_export)
+        if path.replace("/", ".").split(".")[-1] in secret_fields or path in secret_fields
+    ]
+    if columns:
+        for row in result.get("datas", []):
+            for index in columns:
+                if index < len(row) and row[index]:
+                    row[index] = REDACTED
+    return result
