@@ -14,10 +14,14 @@ written by one ``INSERT ... ON CONFLICT DO UPDATE`` (``_mr_write_counts``):
 concurrent senders on several Odoo servers add to the same row safely.
 """
 
+import logging
+
 from odoo import api, fields, models
 from odoo.tools import SQL
 
 from ..tools.delivery_stats import COUNTERS, DeliveryCounts
+
+_logger = logging.getLogger(__name__)
 
 AFTER_COMMIT_KEY = "mail_reliability.delivery_counts"
 
@@ -127,9 +131,12 @@ class MailDeliveryStats(models.Model):
                 counts = data.pop(AFTER_COMMIT_KEY, None)
                 if not counts:
                     return
-                with registry.cursor() as cr:
-                    env = api.Environment(cr, uid, context)
-                    env["mail.delivery.stats"].sudo()._mr_write_counts(counts)
+                try:
+                    with registry.cursor() as cr:
+                        env = api.Environment(cr, uid, context)
+                        env["mail.delivery.stats"].sudo()._mr_write_counts(counts)
+                except Exception:  # the event is committed; never fail its sender for a count
+                    _logger.exception("Delivery statistics not recorded: %s", counts.rows())
 
             self.env.cr.postcommit.add(write_counts)
         data[AFTER_COMMIT_KEY].add(recipients, counter, **self._mr_clean_dims(dims))

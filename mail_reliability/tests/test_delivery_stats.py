@@ -5,6 +5,9 @@
 from datetime import date
 
 from odoo.tests import BaseCase, TransactionCase, tagged
+from odoo.tools import mute_logger
+
+from .common import SmtpSinkCase
 
 from ..tools.delivery_stats import (
     DeliveryCounts,
@@ -13,6 +16,7 @@ from ..tools.delivery_stats import (
     outcome_counters,
     worst,
 )
+from ..tools import send_run
 from ..tools.smtp_status import SmtpVerdict
 
 
@@ -155,3 +159,90 @@ class TestBounceRates(BaseCase):
             [("a.test", 12), ("b.test", 2)],
         )
         self.assertEqual(worst(self.ROWS, "mailing_id"), [(7, 12)])
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestDeliveryStatsRecorded(SmtpSinkCase):
+    """Outcomes at the real SMTP sink end up in the statistics, per domain."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.record = cls.env["res.partner"].create({"name": "Stats thread"})
+        cls.partners = cls.env["res.partner"].create(
+            [
+                {"name": "Alice", "email": "alice@stats-a.test"},
+                {"name": "Bob", "email": "bob@stats-a.test"},
+                {"name": "Carl", "email": "unknown-carl@stats-b.test"},
+                {"name": "Dan", "email": "greylisted-dan@stats-b.test"},
+            ]
+        )
+
+    def setUp(self):
+        super().setUp()
+        # Counts written after commit use a cursor of their own: in this test it
+        # works inside the test's transaction (rolled back at the end).
+        self.registry.enter_test_mode(self.cr)
+        self.addCleanup(self.registry.leave_test_mode)
+
+    def _rows(self):
+        rows = self.env["mail.delivery.stats"].search(
+            [("recipient_domain", "in", ("stats-a.test", "stats-b.test"))]
+        )
+        return {
+            row.recipient_domain: (
+                row.attempted,
+                row.sent,
+                row.hard_bounced,
+                row.deferred,
+                row.failed,
+            )
+            for row in rows
+        }
+
+    def _post(self):
+        return self.record.with_context(mail_notify_force_send=False).message_post(
+            body="<p>Stats</p>",
+            partner_ids=self.partners.ids,
+            message_type="comment",
+            subtype_xmlid="mail.mt_comment",
+            email_from="news@stats-sender.test",
+        )
+
+    def test_counted_after_commit_outside_the_queue_cron(self):
+        self._post()
+        with self.real_smtp(), mute_logger("odoo.addons.mail.models.mail_mail"):
+            self.env["mail.mail"].process_email_queue()
+        # Nothing is written before the transaction commits...
+        self.assertEqual(self._rows(), {})
+        self.env.cr.postcommit.run()
+        self.assertEqual(
+            self._rows(),
+            {"stats-a.test": (2, 2, 0, 0, 0), "stats-b.test": (2, 0, 1, 1, 0)},
+        )
+        row = self.env["mail.delivery.stats"].search([("recipient_domain", "=", "stats-a.test")])
+        self.assertEqual(row.mail_server_id, self.mail_server)
+        self.assertEqual(row.sender_domain, "stats-sender.test")
+
+    def test_counted_in_the_mails_transaction_when_each_mail_commits(self):
+        self._post()
+        mails = self.env["mail.mail"].search([("state", "=", "outgoing")])
+        with (
+            self.real_smtp(),
+            mute_logger("odoo.addons.mail.models.mail_mail"),
+            send_run.opened(self.env, each_mail_committed=True),
+        ):
+            mails.send()
+        self.assertEqual(
+            self._rows(),
+            {"stats-a.test": (2, 2, 0, 0, 0), "stats-b.test": (2, 0, 1, 1, 0)},
+        )
+        self.assertFalse(self.env.cr.postcommit.data.get("mail_reliability.delivery_counts"))
+
+    def test_sender_refused_counts_as_failed(self):
+        self.create_outgoing_mail("eve@stats-a.test", email_from="unverified@stats-sender.test")
+        with self.real_smtp(), mute_logger("odoo.addons.mail.models.mail_mail"):
+            self.env["mail.mail"].process_email_queue()
+        self.env.cr.postcommit.run()
+        # The sender was refused at DATA: a permanent failure that is not the recipient's.
+        self.assertEqual(self._rows(), {"stats-a.test": (1, 0, 0, 0, 1)})
