@@ -20,6 +20,9 @@
   a failed recipient's notification becomes ``bounce`` with the same
   classification as an SMTP reply, a delayed one gets a warning only, and only
   hard address failures reach stock's bounce counter (and blacklisting).
+  The report is parsed once per incoming message (``_mr_parsed_report``); the
+  Email Marketing bridge, which reads it first, leaves the result in
+  ``message_dict`` for this module.
 """
 
 import contextlib
@@ -29,6 +32,7 @@ import email.policy
 import logging
 import xmlrpc.client
 from datetime import timedelta
+from typing import NamedTuple
 
 import psycopg2
 import psycopg2.errors
@@ -39,6 +43,7 @@ from odoo.tools import SQL
 from odoo.tools.mail import decode_message_header, mail_header_msgid_re
 
 from ..tools import auth_results, dsn, raw_mail
+from ..tools.constants import HARD_FAILURE_TYPES, SPAM_COMPLAINT
 from ..tools.send_run import CursorLocal
 
 _logger = logging.getLogger(__name__)
@@ -61,7 +66,6 @@ TRANSIENT_DB_ERRORS = (
     psycopg2.errors.TransactionRollbackError,
 )
 BOUNCING_REASONS = ("no_route", "unknown_reply")
-HARD_FAILURE_TYPES = ("mail_smtp_recipient",)
 
 
 def _frame(env):
@@ -98,6 +102,17 @@ def _raw_bytes(message):
     if isinstance(message, bytes | bytearray):
         return bytes(message)
     return bytes(message.as_bytes())
+
+
+# ``message_dict`` key of the report an incoming bounce carries, parsed once.
+PARSED_REPORT_KEY = "mr_parsed_report"
+
+
+class ParsedReport(NamedTuple):
+    """An incoming bounce read once: an ARF complaint, else a DSN (see ``tools/dsn.py``)."""
+
+    feedback: dsn.FeedbackReport | None
+    bounce: dsn.BounceReport | None
 
 
 class MailThread(models.AbstractModel):
@@ -452,6 +467,39 @@ class MailThread(models.AbstractModel):
     # Bounces (DSN), per recipient
     # ------------------------------------------------------------------
     @api.model
+    def _mr_parsed_report(self, email_message, message_dict):
+        """The report ``email_message`` carries, parsed once per incoming message.
+
+        A :class:`ParsedReport`: ``feedback`` is the ARF spam complaint
+        (``dsn.parse_feedback_report``), else None and ``bounce`` is the DSN
+        (``dsn.parse_bounce``). The first layer that reads the bounce (the Email
+        Marketing bridge, or this module) parses it and leaves the result in
+        ``message_dict`` under ``PARSED_REPORT_KEY``; the copies of ``message_dict``
+        passed down to ``_routing_handle_bounce`` carry it, so the next layer reuses
+        it. ``message_dict`` is built by the gateway, never from the mail's own keys.
+        """
+        parsed = message_dict.get(PARSED_REPORT_KEY)
+        if isinstance(parsed, ParsedReport):
+            return parsed
+        feedback = dsn.parse_feedback_report(email_message)
+        bounce = None
+        if feedback is None:
+            # Stock's guess (the bounced message's only recipient) names a report whose
+            # recipient block lost its Final-Recipient.
+            bounce = dsn.parse_bounce(
+                email_message, fallback_recipient=message_dict.get("bounced_email")
+            )
+            for error in bounce.errors:
+                _logger.warning(
+                    "Bounce %s: %s (kept what could be read)",
+                    message_dict.get("message_id"),
+                    error,
+                )
+        parsed = ParsedReport(feedback, bounce)
+        message_dict[PARSED_REPORT_KEY] = parsed
+        return parsed
+
+    @api.model
     def _mr_read_bounce(self, email_message, message_dict):
         """``(report, bounced_message, msg_ids)``: the report with only the recipients
         of the original message it refers to (matched by Message-ID / References).
@@ -462,15 +510,7 @@ class MailThread(models.AbstractModel):
         forged or sloppy report is ignored and logged: no contact, blacklist entry
         or counter changes for it.
         """
-        # Stock's guess (the bounced message's only recipient) names a report whose
-        # recipient block lost its Final-Recipient.
-        report = dsn.parse_bounce(
-            email_message, fallback_recipient=message_dict.get("bounced_email")
-        )
-        for error in report.errors:
-            _logger.warning(
-                "Bounce %s: %s (kept what could be read)", message_dict.get("message_id"), error
-            )
+        report = self._mr_parsed_report(email_message, message_dict).bounce
         bounced_message = self._mr_referenced_message(message_dict, report.original_message_ids)
         msg_ids = message_dict.get("bounced_msg_ids") or list(report.original_message_ids)
         allowed = self._mr_bounce_allowed_addresses(bounced_message, msg_ids)
@@ -519,7 +559,7 @@ class MailThread(models.AbstractModel):
             # Nothing to read: the caller parsed the bounce itself (stock reads only the
             # parsed values), so its values are all there is. Stock behaviour.
             return super()._routing_handle_bounce(email_message, message_dict)
-        feedback = dsn.parse_feedback_report(email_message)
+        feedback = self._mr_parsed_report(email_message, message_dict).feedback
         if feedback is not None:
             return self._mr_handle_feedback(email_message, message_dict, feedback)
         report, bounced_message, msg_ids, ignored = self._mr_read_bounce(
@@ -751,9 +791,7 @@ class MailThread(models.AbstractModel):
         stored, blacklisted = [], set()
         for address in complainers:
             notifications = self._mr_bounce_notifications(bounced_message, address)
-            notifications.write(
-                {"failure_type": dsn.COMPLAINT_FAILURE_TYPE[0], "failure_reason": reason}
-            )
+            notifications.write({"failure_type": SPAM_COMPLAINT, "failure_reason": reason})
             if not blacklist.search_count([("email", "=", address)], limit=1):
                 blacklisted.add(address)
             blacklist._add(
@@ -937,7 +975,7 @@ class MailThread(models.AbstractModel):
                    AND notif.notification_status IN ('sent', 'bounce')
                    AND msg.date >= %(since)s
                 """,
-                complaint=dsn.COMPLAINT_FAILURE_TYPE[0],
+                complaint=SPAM_COMPLAINT,
                 since=since,
             )
         )

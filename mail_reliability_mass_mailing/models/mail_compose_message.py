@@ -11,7 +11,7 @@ campaign still leaves as soon as possible.
 
 from odoo import api, fields, models
 
-QUEUE_CRON_XMLID = "mail.ir_cron_mail_scheduler_action"
+from odoo.addons.mail_reliability.tools.constants import QUEUE_CRON_XMLID
 
 
 class MailComposeMessage(models.TransientModel):

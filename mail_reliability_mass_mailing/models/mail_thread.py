@@ -3,6 +3,7 @@
 from odoo import api, models
 
 from odoo.addons.mail_reliability.tools import dsn
+from odoo.addons.mail_reliability.tools.constants import SPAM_COMPLAINT
 
 
 class MailThread(models.AbstractModel):
@@ -22,7 +23,8 @@ class MailThread(models.AbstractModel):
         if not email_message:  # parsed by the caller: nothing more to read, stock behaviour
             return super()._routing_handle_bounce(email_message, message_dict)
         partners = self.env["res.partner"].sudo()
-        feedback = dsn.parse_feedback_report(email_message)
+        # Parsed here once; mail_reliability reuses it from message_dict.
+        feedback = self._mr_parsed_report(email_message, message_dict).feedback
         if feedback is not None:
             super()._routing_handle_bounce(
                 email_message,
@@ -40,7 +42,7 @@ class MailThread(models.AbstractModel):
                         ("message_id", "in", list(feedback.original_message_ids)),
                         ("email", "in", list(complainers)),
                     ]
-                ).write({"failure_type": dsn.COMPLAINT_FAILURE_TYPE[0]})
+                ).write({"failure_type": SPAM_COMPLAINT})
             return complainers
         report, _message, _msg_ids, ignored = self._mr_read_bounce(email_message, message_dict)
         hard = [r for r in report.recipients if r.kind == dsn.HARD]

@@ -8,9 +8,12 @@ mailing.  Here:
 
 * eligible mailings (``in_queue`` or ``sending``, schedule date passed) are
   taken strictly by ``create_date``, then ``id``;
-* only the head is processed; the next one starts once the head is ``done``
+* only the head is processed, by stock's own ``_process_mass_mailing_queue``
+  (``super()``) whose queue search the ``mr_queue_pick`` context key restricts
+  to the head (see ``search``); the next one starts once the head is ``done``
   (or cancelled), in the same run, and a cron trigger is left behind so a
-  killed worker does not make it wait a day;
+  killed worker does not make it wait a day; stock's KPI reports go out once,
+  at the end of the run;
 * an exception while processing the head is rolled back to a savepoint,
   stored on the mailing (``queue_error``), logged and posted on its chatter;
   the head keeps blocking until it succeeds or is cancelled;
@@ -19,21 +22,36 @@ mailing.  Here:
 
 import logging
 
-from dateutil.relativedelta import relativedelta
 from psycopg2 import Error as PgError
 from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.mail_reliability.tools.constants import (
+    MASS_MAILING_QUEUE_CRON_XMLID,
+    QUEUE_CRON_XMLID,
+)
+
 _logger = logging.getLogger(__name__)
 
-QUEUE_CRON_XMLID = "mass_mailing.ir_cron_mass_mailing_queue"
-EMAIL_QUEUE_CRON_XMLID = "mail.ir_cron_mail_scheduler_action"
 QUEUE_STATES = ("in_queue", "sending")
+# Context key of a queue run: the id of the head stock's queue search may find (0: none).
+QUEUE_PICK_KEY = "mr_queue_pick"
 QUEUE_ORDER = "create_date asc, id asc"
 # Fields the queue writes itself: editing them does not mean "I fixed the mailing".
 QUEUE_FIELDS = {"queue_error", "queue_error_count", "state", "sent_date", "kpi_mail_required"}
+
+
+def _is_queue_leaf(term):
+    """Whether ``term`` is stock's queue condition ``('state', 'in', QUEUE_STATES)``."""
+    return (
+        isinstance(term, list | tuple)
+        and len(term) == 3
+        and tuple(term[:2]) == ("state", "in")
+        and isinstance(term[2], list | tuple)
+        and tuple(term[2]) == QUEUE_STATES
+    )
 
 
 class MailingMailing(models.Model):
@@ -163,7 +181,7 @@ class MailingMailing(models.Model):
     def _action_send_mail(self, res_ids=None):
         res = super()._action_send_mail(res_ids=res_ids)
         if any(mailing.mailing_type == "mail" for mailing in self):
-            cron = self.env.ref(EMAIL_QUEUE_CRON_XMLID, raise_if_not_found=False)
+            cron = self.env.ref(QUEUE_CRON_XMLID, raise_if_not_found=False)
             if cron:
                 cron.sudo()._trigger()
         return res
@@ -186,8 +204,38 @@ class MailingMailing(models.Model):
         return self.sudo().search(self._mr_queue_domain(), order=QUEUE_ORDER).with_env(self.env)
 
     @api.model
+    def search(self, domain, offset=0, limit=None, order=None):
+        """Inside a queue run, stock's queue search finds only the head this module picked.
+
+        ``_process_mass_mailing_queue`` runs stock's method once per head with the
+        head's id in the ``mr_queue_pick`` context key (``0``: no mailing). While the
+        key is set, stock's queue search (the one restricted to ``in_queue`` and
+        ``sending``) finds that head only, and its KPI report search finds nothing
+        unless no head is processed (the last call of the run sends the reports).
+        The records found no longer carry the key, so nothing stock does with them
+        sees it.
+        """
+        pick = self.env.context.get(QUEUE_PICK_KEY)
+        if pick is None:
+            return super().search(domain, offset=offset, limit=limit, order=order)
+        context = dict(self.env.context)
+        del context[QUEUE_PICK_KEY]
+        unpicked = self.with_env(self.env(context=context))
+        if any(_is_queue_leaf(term) for term in domain):
+            domain = [("id", "=", pick)]
+        elif pick:
+            return unpicked.browse()
+        return super(MailingMailing, unpicked).search(
+            domain, offset=offset, limit=limit, order=order
+        )
+
+    @api.model
     def _process_mass_mailing_queue(self):
-        """Process the queue strictly head first, by creation date (stock: newest first)."""
+        """Process the queue strictly head first, by creation date (stock: newest first).
+
+        Each head goes through stock's own processing (``super()``, restricted to it
+        by :meth:`search`) inside a savepoint; the KPI reports go out once, at the end.
+        """
         processed = set()
         while True:
             queue = self._mr_queue()
@@ -195,18 +243,22 @@ class MailingMailing(models.Model):
             if not head or head.id in processed:
                 break
             processed.add(head.id)
-            if not self._mr_process_queue_head(head):
+            run_stock = super(MailingMailing, self.with_context(**{QUEUE_PICK_KEY: head.id}))
+            if not self._mr_process_queue_head(head, run_stock._process_mass_mailing_queue):
                 break  # the head failed: it keeps blocking, the others wait behind it
             waiting = len(queue) - 1
             self.env["ir.cron"]._notify_progress(done=len(processed), remaining=waiting)
             if head.state == "done" and waiting:
                 # Should this run die now, the next mailing still starts promptly.
                 self._mr_trigger_queue_cron()
-        self._mr_send_kpi_reports()
+        # No head left to pick: stock's run only sends its KPI reports.
+        reports_only = self.with_context(**{QUEUE_PICK_KEY: 0})
+        return super(MailingMailing, reports_only)._process_mass_mailing_queue()
 
     @api.model
-    def _mr_process_queue_head(self, head):
-        """Generate the head's emails; on error roll back, record, and report False."""
+    def _mr_process_queue_head(self, head, generate):
+        """Run ``generate`` (stock's processing of ``head``); on error roll back,
+        record, and report False."""
         cr = self.env.cr
         committed = []
         # Core's auto_commit path commits per batch of generated emails, which ends
@@ -214,7 +266,7 @@ class MailingMailing(models.Model):
         cr.postcommit.add(lambda: committed.append(True))
         savepoint = cr.savepoint()
         try:
-            self._mr_generate_mailing(head)
+            generate()
         except Exception as exc:  # any failure must leave the cron alive
             if committed:
                 cr.rollback()
@@ -234,26 +286,6 @@ class MailingMailing(models.Model):
         if head.queue_error:
             head.write({"queue_error": False})
         return True
-
-    @api.model
-    def _mr_generate_mailing(self, mailing):
-        """What stock does for each mailing of the queue, for the head only."""
-        context_user = mailing.user_id or mailing.write_uid or self.env.user
-        mailing = mailing.with_context(
-            **self.env["res.users"].with_user(context_user).context_get()
-        )
-        if mailing._get_remaining_recipients():
-            mailing.state = "sending"
-            mailing._action_send_mail()
-        else:
-            mailing.write(
-                {
-                    "state": "done",
-                    "sent_date": fields.Datetime.now(),
-                    # send the KPI mail only if it's the first sending
-                    "kpi_mail_required": not mailing.sent_date,
-                }
-            )
 
     def _mr_record_queue_error(self, exc):
         self.ensure_one()
@@ -277,28 +309,7 @@ class MailingMailing(models.Model):
         )
 
     @api.model
-    def _mr_send_kpi_reports(self):
-        """Stock's KPI report step of the queue run, unchanged."""
-        if (
-            not self.env["ir.config_parameter"]
-            .sudo()
-            .get_param("mass_mailing.mass_mailing_reports")
-        ):
-            return
-        now = fields.Datetime.now()
-        mailings = self.env["mailing.mailing"].search(
-            [
-                ("kpi_mail_required", "=", True),
-                ("state", "=", "done"),
-                ("sent_date", "<=", now - relativedelta(days=1)),
-                ("sent_date", ">=", now - relativedelta(days=5)),
-            ]
-        )
-        if mailings:
-            mailings._action_send_statistics()
-
-    @api.model
     def _mr_trigger_queue_cron(self, at=None):
-        cron = self.env.ref(QUEUE_CRON_XMLID, raise_if_not_found=False)
+        cron = self.env.ref(MASS_MAILING_QUEUE_CRON_XMLID, raise_if_not_found=False)
         if cron:
             cron.sudo()._trigger(at or fields.Datetime.now())

@@ -2,11 +2,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Mass mailing traces follow the per-recipient reading of bounces."""
 
+import contextlib
+from unittest.mock import patch
+
 from odoo.tests import tagged
 
 from odoo.addons.mail_reliability.tests.test_dsn import load_bounce, load_real
 from odoo.addons.mail_reliability.tests.test_mail_incoming import TestIncomingCase
-from odoo.addons.mail_reliability.tools.dsn import COMPLAINT_FAILURE_TYPE
+from odoo.addons.mail_reliability.tools import dsn
+from odoo.addons.mail_reliability.tools.constants import SPAM_COMPLAINT
 
 
 @tagged("mail_reliability", "post_install", "-at_install")
@@ -40,6 +44,17 @@ class TestMailingBounces(TestIncomingCase):
         self.assertFalse(self.process(raw))
         self.assertFalse(self.sink.deliveries)
 
+    def complaint_about(self, trace):
+        """A real ARF spam complaint from alice@remote.test about ``trace``'s email."""
+        return (
+            load_real("arf-14.eml")
+            .replace(
+                b"<2222222222222222-00000000-eeee-eeee-ffff-222222222222-111111@email.amazonses.com>",
+                trace.message_id.encode(),
+            )
+            .replace(b"kijitora@y.example.com", b"alice@remote.test")
+        )
+
     def test_delayed_and_soft_reports_leave_traces_alone(self):
         delayed, policy, auth = self.make_trace(1), self.make_trace(2), self.make_trace(3)
         self.feed("postfix_delayed.eml", delayed)
@@ -52,6 +67,30 @@ class TestMailingBounces(TestIncomingCase):
         trace = self.make_trace(4)
         self.feed("postfix_dsn.eml", trace)
         self.assertEqual(trace.trace_status, "bounce")
+
+    @contextlib.contextmanager
+    def count_parses(self):
+        """Yield a function giving ``(DSN parses, ARF parses)`` so far."""
+        with (
+            patch.object(dsn, "parse_bounce", wraps=dsn.parse_bounce) as bounce,
+            patch.object(dsn, "parse_feedback_report", wraps=dsn.parse_feedback_report) as arf,
+        ):
+            yield lambda: (bounce.call_count, arf.call_count)
+
+    def test_each_report_is_parsed_once(self):
+        """The bridge and mail_reliability both read a report: it is parsed once."""
+        trace = self.make_trace(8)
+        with self.count_parses() as parses:
+            self.feed("postfix_dsn.eml", trace)
+        self.assertEqual(trace.trace_status, "bounce")
+        self.assertEqual(parses(), (1, 1))
+
+        complained = self.make_trace(9)
+        raw = self.complaint_about(complained)
+        with self.count_parses() as parses:
+            self.process(raw)
+        self.assertEqual(complained.failure_type, SPAM_COMPLAINT)
+        self.assertEqual(parses(), (0, 1))
 
     def test_bounce_parsed_by_the_caller_keeps_stock_behaviour(self):
         """``_routing_handle_bounce(False, values)``: no message to read, the values rule."""
@@ -88,16 +127,9 @@ class TestMailingBounces(TestIncomingCase):
 
     def test_spam_complaint_marks_the_trace_and_blacklists(self):
         trace = self.make_trace(6)
-        raw = (
-            load_real("arf-14.eml")
-            .replace(
-                b"<2222222222222222-00000000-eeee-eeee-ffff-222222222222-111111@email.amazonses.com>",
-                trace.message_id.encode(),
-            )
-            .replace(b"kijitora@y.example.com", b"alice@remote.test")
-        )
+        raw = self.complaint_about(trace)
         self.process(raw)
-        self.assertEqual(trace.failure_type, COMPLAINT_FAILURE_TYPE[0])
+        self.assertEqual(trace.failure_type, SPAM_COMPLAINT)
         self.assertTrue(self.env["mail.blacklist"].search([("email", "=", "alice@remote.test")]))
         report = self.env["mail.bounce.report"].search([("email", "=", "alice@remote.test")])
         self.assertEqual(report.kind, "complaint")

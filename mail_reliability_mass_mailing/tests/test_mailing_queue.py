@@ -142,6 +142,32 @@ class TestMailingQueueFifo(MailingQueueCase):
         self.assertEqual(older.queue_blocked_by_id, stuck)
         self.assertEqual(older.queue_blocked_by_id.display_name, "Stuck, sending")
 
+    def test_kpi_reports_go_out_once_per_run(self):
+        """Stock's KPI report step runs once per queue run, after the heads."""
+        self.env["ir.config_parameter"].sudo().set_param("mass_mailing.mass_mailing_reports", True)
+        finished = self.create_mailing("Sent two days ago", datetime(2025, 12, 1, 9))
+        finished.write(
+            {
+                "state": "done",
+                "sent_date": fields.Datetime.now() - timedelta(days=2),
+                "kpi_mail_required": True,
+            }
+        )
+        campaign_1 = self.create_mailing("Campaign_1", datetime(2026, 1, 1, 9))
+        campaign_2 = self.create_mailing("Campaign_2", datetime(2026, 1, 2, 9))
+        (campaign_1 | campaign_2).action_launch()
+        calls = []
+        original = MassMailing._action_send_statistics
+
+        def spy(mailings):
+            calls.append((mailings.ids, (campaign_1 | campaign_2).mapped("state")))
+            return original(mailings)
+
+        with patch.object(MassMailing, "_action_send_statistics", spy):
+            self.process_queue()
+        self.assertEqual(calls, [(finished.ids, ["done", "done"])])
+        self.assertFalse(finished.kpi_mail_required)
+
 
 @tagged("mail_reliability", "post_install", "-at_install")
 class TestMailingQueueBlocking(MailingQueueCase):
