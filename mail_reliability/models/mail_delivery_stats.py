@@ -40,16 +40,14 @@ class MailDeliveryStats(models.Model):
     sender_domain = fields.Char(
         "Sending Domain", readonly=True, index=True, help="The domain of the From address."
     )
-    recipient_domain = fields.Char("Recipient Domain", readonly=True, index=True)
+    recipient_domain = fields.Char(readonly=True, index=True)
     attempted = fields.Integer(readonly=True, help="Recipients handed to an SMTP server.")
     sent = fields.Integer(readonly=True, help="Recipients the SMTP server accepted.")
     hard_bounced = fields.Integer(
-        "Hard Bounced",
         readonly=True,
         help="Recipients refused for good: at sending time, or reported later by a bounce.",
     )
     soft_bounced = fields.Integer(
-        "Soft Bounced",
         readonly=True,
         help="Temporary problems reported later by a bounce (mailbox full, delivery delayed).",
     )
@@ -81,10 +79,15 @@ class MailDeliveryStats(models.Model):
         day = day or fields.Date.today()
         dims = self._mr_dimensions()
         columns = ["key", "date", *dims, *COUNTERS, "create_uid", "write_uid"]
-        values = []
+        merged = {}  # one VALUES row per key: ON CONFLICT may touch a row only once
         for row_dims, row_counts in rows:
-            row = [row_dims.get(name) or None for name in dims]
+            row = tuple(row_dims.get(name) or None for name in dims)
             key = "|".join([str(day), *(str(value or "") for value in row)])
+            total = merged.setdefault(key, (row, dict.fromkeys(COUNTERS, 0)))[1]
+            for name in COUNTERS:
+                total[name] += row_counts[name]
+        values = []
+        for key, (row, row_counts) in sorted(merged.items()):
             values.append(
                 SQL(
                     "(%s, now() at time zone 'UTC', now() at time zone 'UTC')",
@@ -143,10 +146,10 @@ class MailDeliveryStats(models.Model):
 
     @api.model
     def _mr_clean_dims(self, dims):
-        """Record ids for the known dimensions, unknown ones dropped."""
-        known = set(self._mr_dimensions())
+        """Every dimension but the date and the recipient domain, as ids or False
+        (unknown names dropped): equal rows get equal keys."""
         return {
-            name: getattr(value, "id", value) or False
-            for name, value in dims.items()
-            if name in known
+            name: getattr(dims.get(name), "id", dims.get(name)) or False
+            for name in self._mr_dimensions()
+            if name != "recipient_domain"
         }

@@ -42,7 +42,7 @@ from odoo.osv import expression
 from odoo.tools import SQL
 from odoo.tools.mail import decode_message_header, mail_header_msgid_re
 
-from ..tools import auth_results, dsn, raw_mail
+from ..tools import auth_results, delivery_stats, dsn, raw_mail
 from ..tools.constants import HARD_FAILURE_TYPES, SPAM_COMPLAINT
 from ..tools.send_run import CursorLocal
 
@@ -613,9 +613,15 @@ class MailThread(models.AbstractModel):
             ):
                 blacklisted.add(recipient.recipient)
         stored = []
+        Stats = self.env["mail.delivery.stats"].sudo()
         for recipient in report.recipients:
             if recipient.kind in (dsn.HARD, dsn.SOFT):
                 notifications = self._mr_apply_dsn_failure(bounced_message, recipient)
+                Stats._mr_count_after_commit(
+                    [recipient.recipient],
+                    "hard_bounced" if recipient.kind == dsn.HARD else "soft_bounced",
+                    **self._mr_bounce_delivery_dims(bounced_message, msg_ids, recipient.recipient),
+                )
             elif recipient.kind == dsn.DELAYED:
                 notifications = self._mr_apply_dsn_delay(bounced_message, recipient)
             else:
@@ -641,6 +647,24 @@ class MailThread(models.AbstractModel):
                     "Bounce for %(recipients)s matches no message sent from this database",
                     recipients=", ".join(r.recipient for r in report.recipients),
                 )
+
+    @api.model
+    def _mr_bounce_delivery_dims(self, bounced_message, msg_ids, address):
+        """The delivery statistics row a bounce of ``address`` adds to (the day it
+        arrived): the server and sending domain of the bounced message (the Email
+        Marketing bridge adds the campaign)."""
+        server = bounced_message.mail_server_id
+        if bounced_message and not server:
+            # The server mail.mail.send() picks for this sender (the same rule).
+            server, _email_from = (
+                self.env["ir.mail_server"].sudo()._find_mail_server(bounced_message.email_from)
+            )
+        return {
+            "mail_server_id": server.id if server else False,
+            "sender_domain": delivery_stats.domain_of(
+                tools.email_normalize(bounced_message.email_from or "")
+            ),
+        }
 
     @api.model
     def _mr_store_reports(
