@@ -8,15 +8,13 @@ from . import mail_mail
 from . import mail_notification
 from . import mail_quota_usage
 from . import mail_quota_lease
-from . import res_config_settings_quota
 from . import mail_bounce_report
 from . import mail_thread
 from . import mail_alias
 from . import mail_incoming_rejection
-from . import mail_vacuum
+from . import mail_reliability_vacuum
 from . import res_config_settings
 from . import mail_health_check
-from . import res_config_settings_health
 from . import mail_message
 from . import mail_delivery_issue
 from . import res_partner

@@ -4,6 +4,7 @@ from odoo import _, api, models
 from odoo.exceptions import ValidationError
 
 from ..tools import quota_window, redaction, retention, retry_policy
+from ..tools.i18n import error_text
 
 PARSERS = {
     "mail_reliability.daily_limit": quota_window.parse_limit,
@@ -50,5 +51,9 @@ class IrConfigParameter(models.Model):
                 parser(param.value)
             except ValueError as exc:
                 raise ValidationError(
-                    _("Invalid value for %(key)s: %(error)s", key=param.key, error=exc)
+                    _(
+                        "Invalid value for %(key)s: %(error)s",
+                        key=param.key,
+                        error=error_text(exc, self.env.lang),
+                    )
                 ) from exc

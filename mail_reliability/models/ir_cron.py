@@ -13,6 +13,8 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools.constants import QUEUE_CRON_XMLID
+
 MIN_INTERVAL_MINUTES = 5
 RECOMMENDED_INTERVAL_MINUTES = 15
 MINUTES_PER_UNIT = {
@@ -23,7 +25,7 @@ MINUTES_PER_UNIT = {
     "months": 60 * 24 * 28,
 }
 GUARDED_MODULES = ("mail_reliability", "mail_reliability_mass_mailing")
-GUARDED_XMLIDS = ("mail.ir_cron_mail_scheduler_action",)
+GUARDED_XMLIDS = (QUEUE_CRON_XMLID,)
 
 
 class IrCron(models.Model):

@@ -15,21 +15,15 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from odoo import _, api, fields, models, tools
-from odoo.exceptions import AccessError
 
 from ..tools import dns_checks, health_rules, provider_limits
-from ..tools.dns_checks import ERROR, OK, WARNING, DnsUnavailable, Finding
+from ..tools.constants import QUEUE_CRON_XMLID
+from ..tools.dns_checks import DnsUnavailable, Finding
+from ..tools.health_rules import ERROR, NOT_AVAILABLE, OK, STATUS_SELECTION, WARNING
 from .ir_cron import MINUTES_PER_UNIT
 
 _logger = logging.getLogger(__name__)
 
-NOT_AVAILABLE = "na"
-STATUS_SELECTION = [
-    (OK, "OK"),
-    (WARNING, "Warning"),
-    (ERROR, "Error"),
-    (NOT_AVAILABLE, "Not available"),
-]
 CHECKS = (
     # code, sequence, name
     ("admin_email", 10, "Admin email address"),
@@ -42,7 +36,6 @@ CHECKS = (
     ("bounce_rate", 80, "Bounce rate"),
     ("domain_failures", 90, "Recurring failures by domain"),
 )
-QUEUE_CRON_XMLID = "mail.ir_cron_mail_scheduler_action"
 DEFAULT_DOMAIN_THRESHOLD = 5
 MAX_SENDING_DOMAINS = 10
 MIN_BOUNCE_SAMPLE = 20
@@ -82,13 +75,8 @@ class MailHealthCheck(models.Model):
     # Actions
     # ------------------------------------------------------------------
     @api.model
-    def _check_access_admin(self):
-        if not self.env.is_system():
-            raise AccessError(_("Only administrators can run the email health checks."))
-
-    @api.model
     def action_run_checks(self):
-        self._check_access_admin()
+        self.check_access("write")  # the checks read with sudo(): the access rights decide
         self._action_run_checks()
         return {
             "type": "ir.actions.client",
@@ -97,7 +85,7 @@ class MailHealthCheck(models.Model):
 
     @api.model
     def action_open_dashboard(self):
-        self._check_access_admin()
+        self.check_access("write")  # creates the rows with sudo()
         self._ensure_rows()
         return self.env["ir.actions.act_window"]._for_xml_id(
             "mail_reliability.mail_health_check_action"
@@ -168,7 +156,7 @@ class MailHealthCheck(models.Model):
 
     def action_open_fix(self):
         self.ensure_one()
-        self._check_access_admin()
+        self.check_access("write")  # reads the failures with sudo()
         return self._action_open_fix()
 
     def _action_open_fix(self):
@@ -401,7 +389,7 @@ class MailHealthCheck(models.Model):
                 )
             )
         details.append(_("From addresses used in 30 days: %(n)s", n=len(context["from_addresses"])))
-        status = dns_checks.worst(statuses)
+        status = health_rules.worst(statuses)
         if status == OK:
             return Finding(
                 OK,
@@ -441,7 +429,7 @@ class MailHealthCheck(models.Model):
                         _("Check the DNS resolver settings (Settings > Emails > Email Health)."),
                     )
                 )
-        status = dns_checks.worst([f.status for f in findings])
+        status = health_rules.worst([f.status for f in findings])
         shown = [f for f in findings if f.status == status]
         details = []
         for f in findings:
@@ -550,7 +538,7 @@ class MailHealthCheck(models.Model):
             details.append(_("Failed mail by type: %(types)s", types=per_type))
             statuses.append(WARNING)
             problems.append(_("%(n)s failed mail (%(types)s)", n=total_failed, types=per_type))
-        status = dns_checks.worst(statuses)
+        status = health_rules.worst(statuses)
         if status == OK:
             return Finding(
                 OK, _("The queue cron is active and on time; no failed mail."), details=details
@@ -590,6 +578,9 @@ class MailHealthCheck(models.Model):
         """No database limit, but an outgoing server of a provider with a known daily
         limit and no limit of its own: suggest one (a warning, nothing is changed)."""
         suggestions = []
+        # the presets' labels as the settings' selection shows them (translated)
+        preset_field = self.env["res.config.settings"]._fields["mr_daily_limit_preset"]
+        labels = dict(preset_field._description_selection(self.env))
         for server in self.env["ir.mail_server"].sudo().search([("daily_limit", "=", 0)]):
             presets = provider_limits.presets_for_host(server.smtp_host)
             if presets:
@@ -598,7 +589,7 @@ class MailHealthCheck(models.Model):
                         "%(server)s (%(host)s): %(presets)s",
                         server=server.name,
                         host=server.smtp_host,
-                        presets=_(" or ").join(p.label for p in presets),
+                        presets=_(" or ").join(labels.get(p.code, p.label) for p in presets),
                     )
                 )
         if not suggestions:

@@ -134,7 +134,11 @@ class MailMail(models.Model):
     def _compute_failure_explanation(self):
         for mail in self:
             mail.failure_explanation = explain_failure(
-                mail.failure_type, mail.smtp_code, mail.smtp_status, mail.failure_reason
+                mail.failure_type,
+                mail.smtp_code,
+                mail.smtp_status,
+                mail.failure_reason,
+                lang=self.env.lang,
             )
 
     @api.model

@@ -2,10 +2,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo import api, fields, models
 
+from ..tools.constants import TEMPORARY
 from ..tools.dsn import COMPLAINT_FAILURE_TYPE
 from ..tools.smtp_status import FAILURE_TYPES, QUOTA_FAILURE_TYPE, explain_failure
 
-RETRYING_TYPE = "mail_smtp_temporary"
+RETRYING_TYPE = TEMPORARY
 
 
 class MailNotification(models.Model):
@@ -62,6 +63,7 @@ class MailNotification(models.Model):
                 notification.smtp_code,
                 notification.smtp_status,
                 notification.failure_reason,
+                lang=self.env.lang,
             )
 
     # Delayed delivery reported by a DSN (Action: delayed): a warning, not a failure.

@@ -271,6 +271,14 @@ class TestAccess(HttpCase):
         for xmlid, action in actions.items():
             for who, user in self.users.items():
                 with self.subTest(action=xmlid, user=who):
+                    offered = (
+                        action.res_model not in APP_MODELS
+                        if action._name == "ir.actions.act_window"
+                        else action.usage != "ir_cron"  # a cron's own code runs as its user
+                    )
+                    if offered:
+                        # groups= on the action: it is offered to administrators only
+                        self.assertIn(self.env.ref("base.group_system"), action.groups_id)
                     if action._name == "ir.actions.act_window":
                         if action.res_model in APP_MODELS:
                             # Email Marketing's own group decides; ours has none of it
@@ -394,3 +402,37 @@ class TestAccess(HttpCase):
         for field in ("failure_reason", "failure_explanation", "smtp_status"):
             with self.subTest(field=field), self.assertRaises(AccessError):
                 notification.with_user(self.portal).read([field])
+
+    # ------------------------------------------------------------------
+    # One way to say "administrators only"
+    # ------------------------------------------------------------------
+    def test_admin_only_is_enforced_by_access_rights(self):
+        """Access rights and groups= decide; code that needs a check (a controller, a
+        sudo() read) asks the tool model's access rights (check_access), never the
+        user's groups by hand."""
+        hand_made = re.compile(
+            r"\bis_system\(|\._is_system\(|\._is_admin\(|is_superuser\(|user_has_groups\("
+            r"|has_group\(\s*[\"']base\.group_(system|erp_manager)"
+        )
+        found = []
+        for module in MODULES:
+            root = os.path.join(ADDONS_DIR, module)
+            for folder, _dirs, files in os.walk(root):
+                if os.sep + "tests" in folder[len(root) :]:
+                    continue
+                for name in files:
+                    if not name.endswith(".py"):
+                        continue
+                    path = os.path.join(folder, name)
+                    with open(path, encoding="utf-8") as handle:
+                        for lineno, line in enumerate(handle, 1):
+                            if hand_made.search(line):
+                                found.append(f"{os.path.relpath(path, ADDONS_DIR)}:{lineno}")
+        self.assertEqual(found, [], "admin-only is enforced by access rights (check_access)")
+        # and the access rights answer for the tools the code checks guard
+        for name in ("mail.support.bundle", "mail.health.check", "mail.log.search"):
+            with self.subTest(model=name):
+                self.env[name].check_access("create")  # the administrator may
+                for user in self.users.values():
+                    with self.assertRaises(AccessError):
+                        self.env[name].with_user(user).check_access("create")

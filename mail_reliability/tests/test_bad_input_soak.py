@@ -583,7 +583,7 @@ class TestBadInputSoak(TestIncomingCase):
                 "fallback" if warned and fallback_ok else "unclear",
                 f"used {used!r}, warned {warned}",
             )
-            with mute_logger("odoo.addons.mail_reliability.models.mail_vacuum"):
+            with mute_logger("odoo.addons.mail_reliability.models.mail_reliability_vacuum"):
                 self.env["mail.reliability.vacuum"]._cron_vacuum()
             self.env["mail.quota.usage"]._cron_requeue_quota_held()
         self.assert_outcomes("params", COUNTS["params"])

@@ -4,11 +4,22 @@
 
 from odoo.tests import BaseCase, tagged
 
+from ..tools import dns_checks
 from ..tools import health_rules as hr
 
 
 @tagged("mail_reliability", "post_install", "-at_install")
 class TestHealthRules(BaseCase):
+    def test_status_vocabulary(self):
+        # one vocabulary: the DNS checks and the dashboard's selection use these values
+        self.assertEqual(hr.worst([]), hr.OK)
+        self.assertEqual(hr.worst([hr.OK, hr.ERROR, hr.WARNING]), hr.ERROR)
+        self.assertEqual(hr.worst([hr.WARNING, hr.OK]), hr.WARNING)
+        selection = dict(hr.STATUS_SELECTION)
+        self.assertLessEqual(set(hr.STATUS_ORDER), set(selection))
+        self.assertIn(hr.NOT_AVAILABLE, selection)
+        self.assertIs(dns_checks.worst, hr.worst)
+
     def test_placeholder_emails(self):
         for email, placeholder in (
             ("admin@example.com", True),

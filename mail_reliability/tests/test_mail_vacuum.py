@@ -8,10 +8,10 @@ from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
-from ..models.mail_vacuum import VACUUM_BATCH_SIZE
+from ..models.mail_reliability_vacuum import VACUUM_BATCH_SIZE
 from .vacuum_data import insert_old_mails
 
-VACUUM_LOGGER = "odoo.addons.mail_reliability.models.mail_vacuum"
+VACUUM_LOGGER = "odoo.addons.mail_reliability.models.mail_reliability_vacuum"
 
 
 @tagged("mail_reliability", "post_install", "-at_install")

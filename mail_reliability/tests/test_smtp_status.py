@@ -5,11 +5,15 @@
 import smtplib
 import socket
 import ssl
+from unittest.mock import patch
 
 from odoo.tests import BaseCase, tagged
+from odoo.tools.translate import LazyGettext, code_translations
 
+from ..tools.i18n import render
 from ..tools.smtp_status import (
     FAILURE_TYPES,
+    OTHER_EXPLANATIONS,
     REASONS,
     SmtpVerdict,
     classify_exception,
@@ -397,7 +401,7 @@ class TestSmtpStatus(BaseCase):
             },
         )
         self.assertNotIn(GNRC, FAILURE_TYPES)
-        all_explanations = [explanation for __, __, explanation in REASONS.values()]
+        all_explanations = [render(explanation) for __, __, explanation in REASONS.values()]
         self.assertEqual(len(all_explanations), len(set(all_explanations)))
         for failure_type, permanent, __ in REASONS.values():
             self.assertIn(failure_type, set(FAILURE_TYPES) | {GNRC})
@@ -721,9 +725,9 @@ class TestSmtpStatus(BaseCase):
         )
         # Stored type wins when the text says something else.
         self.assertEqual(
-            explain_failure(GNRC, 0, False, "Connection refused"), REASONS["generic"][2]
+            explain_failure(GNRC, 0, False, "Connection refused"), render(REASONS["generic"][2])
         )
-        self.assertEqual(explain_failure(SIZE, 0, False, False), REASONS["too_big"][2])
+        self.assertEqual(explain_failure(SIZE, 0, False, False), render(REASONS["too_big"][2]))
         # Odoo's own failure types get a text too.
         for failure_type in (
             "mail_email_invalid",
@@ -735,3 +739,27 @@ class TestSmtpStatus(BaseCase):
         ):
             with self.subTest(failure_type=failure_type):
                 self.assertTrue(explain_failure(failure_type, 0, False, False))
+
+    def test_explanations_are_translated_for_the_reader(self):
+        # every explanation is marked for translation (extracted into the .pot) ...
+        texts = [e for __, __, e in REASONS.values()] + list(OTHER_EXPLANATIONS.values())
+        for text in texts:
+            self.assertIsInstance(text, LazyGettext)
+        # ... the tool itself answers in English (plain strings) ...
+        verdict = classify_smtp_error(552, "5.3.4 Message size exceeds fixed limit")
+        self.assertIsInstance(verdict.explanation, str)
+        english = explain_failure(SIZE, 552, "5.3.4", "")
+        self.assertEqual(english, verdict.explanation)
+        # ... and in the reader's language when the caller passes it
+        translated = {
+            english: "Le message est trop gros.",
+            render(OTHER_EXPLANATIONS["mail_bl"]): "Liste noire.",
+        }
+        with patch.dict(
+            code_translations.python_translations, {("mail_reliability", "fr_FR"): translated}
+        ):
+            self.assertEqual(
+                explain_failure(SIZE, 552, "5.3.4", "", lang="fr_FR"), "Le message est trop gros."
+            )
+            self.assertEqual(explain_failure("mail_bl", lang="fr_FR"), "Liste noire.")
+            self.assertEqual(explain_failure(SIZE, 552, "5.3.4", ""), english)

@@ -22,10 +22,8 @@ import dns.exception
 import dns.name
 import dns.resolver
 
-OK = "ok"
-WARNING = "warning"
-ERROR = "error"
-STATUS_ORDER = {OK: 0, WARNING: 1, ERROR: 2}
+# the status vocabulary is the health rules' (re-exported for the callers of this module)
+from .health_rules import ERROR, OK, STATUS_ORDER, WARNING, worst  # noqa: F401
 
 DEFAULT_TIMEOUT = 3.0
 MAX_DNS_LOOKUPS = 10  # RFC 7208 section 4.6.4
@@ -42,11 +40,6 @@ class Finding:
     finding: str
     fix: str = ""
     details: list = field(default_factory=list)
-
-
-def worst(statuses):
-    """The most severe of a list of statuses (``ok`` when empty)."""
-    return max(statuses, key=STATUS_ORDER.get, default=OK)
 
 
 class Resolver:

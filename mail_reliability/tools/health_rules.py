@@ -1,10 +1,32 @@
 # Copyright 2026 mail_reliability contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Pure decisions of the email health dashboard (no database needed)."""
+"""Pure decisions of the email health dashboard (no database needed).
+
+The status vocabulary of every health finding lives here: the DNS checks
+(``dns_checks``), the dashboard model and the settings summary import it.
+"""
 
 import re
 
-from .dns_checks import ERROR, OK, WARNING
+# --- status vocabulary -------------------------------------------------------------
+OK = "ok"
+WARNING = "warning"
+ERROR = "error"
+NOT_AVAILABLE = "na"  # the check cannot run here (e.g. a model not installed)
+STATUS_ORDER = {OK: 0, WARNING: 1, ERROR: 2}  # severity of the statuses a check can combine
+# selection of ``mail.health.check.status`` (labels translated with the field)
+STATUS_SELECTION = [
+    (OK, "OK"),
+    (WARNING, "Warning"),
+    (ERROR, "Error"),
+    (NOT_AVAILABLE, "Not available"),
+]
+
+
+def worst(statuses):
+    """The most severe of a list of statuses (``ok`` when empty)."""
+    return max(statuses, key=STATUS_ORDER.get, default=OK)
+
 
 BOUNCE_WARNING_RATE = 5.0  # percent: Amazon SES puts an account under review
 BOUNCE_ERROR_RATE = 10.0  # percent: sending is paused

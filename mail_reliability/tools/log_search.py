@@ -15,6 +15,10 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from .i18n import LazyTranslate, TextError
+
+_lt = LazyTranslate(__name__)
+
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_MATCHES = 500
 MAX_LINE_CHARS = 2000
@@ -38,7 +42,7 @@ class LogSearchResult:
     errors: list = field(default_factory=list)
 
 
-class LogPathRefused(ValueError):
+class LogPathRefused(TextError):
     """The requested file is not Odoo's own log file."""
 
 
@@ -54,8 +58,11 @@ def resolve_logfile(configured, requested=None):
     if not configured:
         if requested:
             raise LogPathRefused(
-                f"{requested!r} is not Odoo's log file: Odoo writes no log file "
-                "(no logfile in its configuration)"
+                _lt(
+                    "%(path)s is not Odoo's log file: Odoo writes no log file "
+                    "(no logfile in its configuration)",
+                    path=repr(requested),
+                )
             )
         return None
     base = os.path.realpath(os.path.abspath(configured))
@@ -63,8 +70,12 @@ def resolve_logfile(configured, requested=None):
         wanted = str(requested).strip()
         if not os.path.isabs(wanted) or os.path.realpath(wanted) != base:
             raise LogPathRefused(
-                f"{wanted!r} is not Odoo's log file ({configured}): only the log file of "
-                "the server configuration (logfile) and its rotated copies are searched"
+                _lt(
+                    "%(path)s is not Odoo's log file (%(logfile)s): only the log file of "
+                    "the server configuration (logfile) and its rotated copies are searched",
+                    path=repr(wanted),
+                    logfile=configured,
+                )
             )
     return base
 

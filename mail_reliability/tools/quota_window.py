@@ -2,7 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Daily sending limit arithmetic: quota days in a timezone, settings, the reserve.
 
-Pure Python (stdlib ``zoneinfo``), no Odoo import.
+Pure Python (stdlib ``zoneinfo``), no database needed; the messages of invalid
+settings are marked for translation (``tools/i18n.py``).
 """
 
 import functools
@@ -10,6 +11,10 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from .i18n import LazyTranslate, TextError
+
+_lt = LazyTranslate(__name__)
 
 DEFAULT_DAILY_LIMIT = 0  # no limit unless the administrator sets one
 DEFAULT_TIMEZONE = "UTC"
@@ -37,9 +42,13 @@ def parse_limit(value, default=DEFAULT_DAILY_LIMIT):
     try:
         limit = int(text)
     except ValueError:
-        raise ValueError(f"the daily limit must be a whole number, not {text!r}") from None
+        raise TextError(
+            _lt("the daily limit must be a whole number, not %(value)s", value=repr(text))
+        ) from None
     if limit < 0:
-        raise ValueError(f"the daily limit cannot be negative ({limit}); use 0 for no limit")
+        raise TextError(
+            _lt("the daily limit cannot be negative (%(limit)s); use 0 for no limit", limit=limit)
+        )
     return limit
 
 
@@ -51,10 +60,18 @@ def parse_reserve(value, default=DEFAULT_RESERVE_PERCENT):
     try:
         percent = float(text)
     except ValueError:
-        raise ValueError(f"the transactional reserve must be a percentage, not {value!r}") from None
+        raise TextError(
+            _lt("the transactional reserve must be a percentage, not %(value)s", value=repr(value))
+        ) from None
     if not 0 <= percent <= 100 or math.isnan(percent):
-        raise ValueError(f"the transactional reserve must be between 0 and 100, not {text}")
+        raise TextError(
+            _lt("the transactional reserve must be between 0 and 100, not %(value)s", value=text)
+        )
     return percent
+
+
+def _unknown_timezone(name):
+    return _lt("unknown timezone %(name)s (use an IANA name such as 'UTC')", name=repr(name))
 
 
 def parse_timezone(value, default=DEFAULT_TIMEZONE):
@@ -65,9 +82,9 @@ def parse_timezone(value, default=DEFAULT_TIMEZONE):
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown timezone {name!r} (use an IANA name such as 'UTC')") from None
+        raise TextError(_unknown_timezone(name)) from None
     if name not in _known_timezones() and name != "UTC":
-        raise ValueError(f"unknown timezone {name!r} (use an IANA name such as 'UTC')")
+        raise TextError(_unknown_timezone(name))
     return name
 
 

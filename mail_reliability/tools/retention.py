@@ -9,7 +9,14 @@ anything that is not a whole number is refused with a clear message.
 import re
 from datetime import timedelta
 
+from .i18n import LazyTranslate, TextError
+
+_lt = LazyTranslate(__name__)
 _INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def _not_days(value):
+    return _lt("%(value)s is not a whole number of days", value=repr(value))
 
 
 def parse_days(value):
@@ -20,16 +27,16 @@ def parse_days(value):
     ``"1.5"`` and ``1.5``.
     """
     if isinstance(value, bool) or value is None:
-        raise ValueError(f"{value!r} is not a whole number of days")
+        raise TextError(_not_days(value))
     if isinstance(value, int):
         return value
     if isinstance(value, float):
         if value.is_integer():
             return int(value)
-        raise ValueError(f"{value!r} is not a whole number of days")
+        raise TextError(_not_days(value))
     if isinstance(value, str) and _INTEGER.match(value.strip()):
         return int(value.strip())
-    raise ValueError(f"{value!r} is not a whole number of days")
+    raise TextError(_not_days(value))
 
 
 def cutoff(now, days):

@@ -2,12 +2,17 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """When to try a temporarily refused mail again, and when to give up (Postfix-like).
 
-Pure Python, no Odoo import.  All datetimes are naive UTC, like Odoo's.
+Pure Python, no database needed.  All datetimes are naive UTC, like Odoo's. The
+messages of invalid settings are marked for translation (``tools/i18n.py``).
 """
 
 import math
 import re
 from datetime import datetime, timedelta
+
+from .i18n import LazyTranslate, TextError
+
+_lt = LazyTranslate(__name__)
 
 DEFAULT_DELAYS = (5, 15, 60, 240, 720)  # minutes between attempts; the last one repeats
 DEFAULT_MAX_HOURS = 72  # retry window, counted from the first failed attempt
@@ -30,22 +35,38 @@ def parse_delays(text):
     if isinstance(text, list | tuple):
         text = ",".join(str(item) for item in text)
     if not isinstance(text, str):
-        raise ValueError(f"Retry delays must be a comma-separated list of minutes, not {text!r}.")
+        raise TextError(
+            _lt(
+                "Retry delays must be a comma-separated list of minutes, not %(value)s.",
+                value=repr(text),
+            )
+        )
     delays = []
     for position, raw in enumerate(text.split(","), start=1):
         item = raw.strip()
         if not item:
-            raise ValueError(
-                f"Retry delays: item {position} is empty; use a comma-separated list of "
-                f"minutes such as '5,15,60,240,720'."
+            raise TextError(
+                _lt(
+                    "Retry delays: item %(position)s is empty; use a comma-separated list of "
+                    "minutes such as '5,15,60,240,720'.",
+                    position=position,
+                )
             )
         if not _INTEGER_RE.fullmatch(item) or int(item) <= 0:
-            raise ValueError(
-                f"Retry delays: {item!r} (item {position}) is not a positive whole number "
-                f"of minutes."
+            raise TextError(
+                _lt(
+                    "Retry delays: %(item)s (item %(position)s) is not a positive whole number "
+                    "of minutes.",
+                    item=repr(item),
+                    position=position,
+                )
             )
         delays.append(int(item))
     return tuple(delays)
+
+
+def _not_positive_hours(value):
+    return _lt("Retry window: %(value)s is not a positive number of hours.", value=repr(value))
 
 
 def parse_max_hours(text):
@@ -56,15 +77,18 @@ def parse_max_hours(text):
     if _is_empty(text):
         return float(DEFAULT_MAX_HOURS)
     if isinstance(text, bool):
-        raise ValueError(f"Retry window: {text!r} is not a positive number of hours.")
+        raise TextError(_not_positive_hours(text))
     try:
         hours = float(text.strip() if isinstance(text, str) else text)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"Retry window: {text!r} is not a number of hours (e.g. '72' or '1.5')."
+        raise TextError(
+            _lt(
+                "Retry window: %(value)s is not a number of hours (e.g. '72' or '1.5').",
+                value=repr(text),
+            )
         ) from None
     if not math.isfinite(hours) or hours <= 0:
-        raise ValueError(f"Retry window: {text!r} is not a positive number of hours.")
+        raise TextError(_not_positive_hours(text))
     return hours
 
 

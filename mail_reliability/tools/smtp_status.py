@@ -2,7 +2,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Classify what an SMTP server (or the network) said into an actionable verdict.
 
-Pure Python, no Odoo import: usable and testable without a database.
+Pure Python, usable and testable without a database: the only Odoo import is the
+lazy translation marker of the explanations (see ``tools/i18n.py``).
 
 Priority: enhanced status code (RFC 3463, ``5.1.1``) > basic reply code (``550``) >
 wording.  Everything is driven by the rule tables below: each rule is
@@ -18,14 +19,29 @@ import ssl
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from .constants import (
+    EMAIL_INVALID,
+    EMAIL_MISSING,
+    GENERIC,
+    POLICY,
+    QUOTA,
+    RECIPIENT,
+    SENDER,
+    SIZE,
+    TEMPORARY,
+)
+from .i18n import LazyTranslate, render
+
+_lt = LazyTranslate(__name__)
+
+# failure type -> selection label (translated with the field's selection)
 FAILURE_TYPES = {
-    "mail_smtp_temporary": "Temporary SMTP failure",
-    "mail_smtp_recipient": "Recipient address rejected",
-    "mail_smtp_sender": "Sender identity or authentication rejected",
-    "mail_smtp_policy": "Blocked by recipient's policy (spam/blocklist)",
-    "mail_smtp_size": "Message too large",
+    TEMPORARY: "Temporary SMTP failure",
+    RECIPIENT: "Recipient address rejected",
+    SENDER: "Sender identity or authentication rejected",
+    POLICY: "Blocked by recipient's policy (spam/blocklist)",
+    SIZE: "Message too large",
 }
-GENERIC = "mail_smtp"  # Odoo's own catch-all bucket
 
 
 @dataclass(frozen=True)
@@ -38,204 +54,252 @@ class SmtpVerdict:
     message: str = ""
 
 
-TEMPORARY = "mail_smtp_temporary"
-RECIPIENT = "mail_smtp_recipient"
-SENDER = "mail_smtp_sender"
-POLICY = "mail_smtp_policy"
-SIZE = "mail_smtp_size"
-
 # reason -> (failure_type, permanent, explanation)
 REASONS = {
     # --- temporary: Odoo retries on its own --------------------------------------------
     "temporary": (
         TEMPORARY,
         False,
-        "The receiving server refused the message for now (a temporary error). Odoo will "
-        "retry automatically; nothing to do unless it keeps failing until the retry window "
-        "ends.",
+        _lt(
+            "The receiving server refused the message for now (a temporary error). Odoo will "
+            "retry automatically; nothing to do unless it keeps failing until the retry window "
+            "ends."
+        ),
     ),
     "greylisted": (
         TEMPORARY,
         False,
-        "The receiving server uses greylisting: it turns away the first attempt from an "
-        "unknown sender on purpose. Odoo will retry automatically and the next attempt "
-        "normally gets through.",
+        _lt(
+            "The receiving server uses greylisting: it turns away the first attempt from an "
+            "unknown sender on purpose. Odoo will retry automatically and the next attempt "
+            "normally gets through."
+        ),
     ),
     "throttled": (
         TEMPORARY,
         False,
-        "The receiving server is rate-limiting mail from our server (too many messages, "
-        "unusual volume or reputation concerns). Odoo will retry automatically later; if "
-        "it happens often, send in smaller batches or improve the sending reputation.",
+        _lt(
+            "The receiving server is rate-limiting mail from our server (too many messages, "
+            "unusual volume or reputation concerns). Odoo will retry automatically later; if "
+            "it happens often, send in smaller batches or improve the sending reputation."
+        ),
     ),
     "mailbox_full": (
         TEMPORARY,
         False,
-        "The recipient's mailbox is full (over quota). Odoo will retry automatically in "
-        "case space is freed; if it keeps failing, contact the recipient another way.",
+        _lt(
+            "The recipient's mailbox is full (over quota). Odoo will retry automatically in "
+            "case space is freed; if it keeps failing, contact the recipient another way."
+        ),
     ),
     "temp_auth": (
         TEMPORARY,
         False,
-        "The receiving server deferred the message because our domain's email "
-        "authentication (SPF, DKIM or DMARC) did not pass. Odoo will retry automatically, "
-        "but fix the sending domain's SPF/DKIM DNS records or it will keep failing.",
+        _lt(
+            "The receiving server deferred the message because our domain's email "
+            "authentication (SPF, DKIM or DMARC) did not pass. Odoo will retry automatically, "
+            "but fix the sending domain's SPF/DKIM DNS records or it will keep failing."
+        ),
     ),
     "connection": (
         TEMPORARY,
         False,
-        "The outgoing mail server could not be reached or dropped the connection. Odoo "
-        "will retry automatically; if it keeps happening, check the outgoing mail "
-        "server's host, port and firewall.",
+        _lt(
+            "The outgoing mail server could not be reached or dropped the connection. Odoo "
+            "will retry automatically; if it keeps happening, check the outgoing mail "
+            "server's host, port and firewall."
+        ),
     ),
     "dns": (
         TEMPORARY,
         False,
-        "The host name of the outgoing mail server could not be resolved (DNS failure), so "
-        "the server could not be reached. Odoo will retry automatically; if it persists, "
-        "check the host name in the outgoing mail server settings.",
+        _lt(
+            "The host name of the outgoing mail server could not be resolved (DNS failure), so "
+            "the server could not be reached. Odoo will retry automatically; if it persists, "
+            "check the host name in the outgoing mail server settings."
+        ),
     ),
     "tls": (
         TEMPORARY,
         False,
-        "The secure (SSL/TLS) connection to the outgoing mail server failed, so the "
-        "server could not be reached. Odoo will retry automatically; if it persists, "
-        "check the port, the encryption setting and the server's certificate.",
+        _lt(
+            "The secure (SSL/TLS) connection to the outgoing mail server failed, so the "
+            "server could not be reached. Odoo will retry automatically; if it persists, "
+            "check the port, the encryption setting and the server's certificate."
+        ),
     ),
     "expired": (
         TEMPORARY,
         True,
-        "The receiving server kept deferring this message and Odoo gave up when the "
-        "retry window ended. Check the last error; once its cause is fixed, send the "
-        "message again.",
+        _lt(
+            "The receiving server kept deferring this message and Odoo gave up when the "
+            "retry window ended. Check the last error; once its cause is fixed, send the "
+            "message again."
+        ),
     ),
     # --- recipient -------------------------------------------------------------------------
     "no_such_user": (
         RECIPIENT,
         True,
-        "The recipient's mail server says this address does not exist. Check the address "
-        "for typos or ask the contact for a current one; retrying will not help.",
+        _lt(
+            "The recipient's mail server says this address does not exist. Check the address "
+            "for typos or ask the contact for a current one; retrying will not help."
+        ),
     ),
     "bad_domain": (
         RECIPIENT,
         True,
-        "The recipient's domain cannot receive email (it does not exist, has no mail "
-        "server or declares a null MX). Check the part after the @ for typos; retrying "
-        "will not help.",
+        _lt(
+            "The recipient's domain cannot receive email (it does not exist, has no mail "
+            "server or declares a null MX). Check the part after the @ for typos; retrying "
+            "will not help."
+        ),
     ),
     "bad_syntax": (
         RECIPIENT,
         True,
-        "The recipient address is not a valid email address according to the server. "
-        "Correct the address on the contact; retrying will not help.",
+        _lt(
+            "The recipient address is not a valid email address according to the server. "
+            "Correct the address on the contact; retrying will not help."
+        ),
     ),
     "mailbox_disabled": (
         RECIPIENT,
         True,
-        "The recipient's mailbox exists but is disabled or no longer accepts mail. Ask "
-        "the contact for another address; retrying will not help.",
+        _lt(
+            "The recipient's mailbox exists but is disabled or no longer accepts mail. Ask "
+            "the contact for another address; retrying will not help."
+        ),
     ),
     "moved": (
         RECIPIENT,
         True,
-        "The recipient's mailbox has moved and no forwarding is in place. Ask the contact "
-        "for their new address; retrying will not help.",
+        _lt(
+            "The recipient's mailbox has moved and no forwarding is in place. Ask the contact "
+            "for their new address; retrying will not help."
+        ),
     ),
     "bad_recipient": (
         RECIPIENT,
         True,
-        "The recipient's mail server rejected this address. Check that the address is "
-        "correct and still in use; retrying will not help.",
+        _lt(
+            "The recipient's mail server rejected this address. Check that the address is "
+            "correct and still in use; retrying will not help."
+        ),
     ),
     # --- sender / our configuration ---------------------------------------------------------
     "sender_identity": (
         SENDER,
         True,
-        "The outgoing server refused our sender address: the From address is not one it "
-        "allows us to send as. Verify the From address / default From on the provider "
-        "(e.g. SendGrid Sender Identity, Amazon SES verified identity) or adjust the "
-        "outgoing server's from_filter.",
+        _lt(
+            "The outgoing server refused our sender address: the From address is not one it "
+            "allows us to send as. Verify the From address / default From on the provider "
+            "(e.g. SendGrid Sender Identity, Amazon SES verified identity) or adjust the "
+            "outgoing server's from_filter."
+        ),
     ),
     "sender_domain": (
         SENDER,
         True,
-        "The receiving server could not verify our sender address or its domain (it does "
-        "not resolve, has no valid mail server or does not accept replies). Send from a "
-        "real, reachable address on a domain with proper DNS (MX) records, or fix the "
-        "default From address.",
+        _lt(
+            "The receiving server could not verify our sender address or its domain (it does "
+            "not resolve, has no valid mail server or does not accept replies). Send from a "
+            "real, reachable address on a domain with proper DNS (MX) records, or fix the "
+            "default From address."
+        ),
     ),
     "auth": (
         SENDER,
         True,
-        "The outgoing mail server rejected our login or requires authentication / "
-        "encryption first. Check the username, password (or app password / OAuth) and "
-        "the encryption and port settings of the outgoing mail server.",
+        _lt(
+            "The outgoing mail server rejected our login or requires authentication / "
+            "encryption first. Check the username, password (or app password / OAuth) and "
+            "the encryption and port settings of the outgoing mail server."
+        ),
     ),
     "relay_denied": (
         SENDER,
         True,
-        "The mail server refused to relay the message for us: it only forwards mail for "
-        "authenticated users or its own domains. Configure authentication on the outgoing "
-        "mail server or ask its administrator to allow Odoo's server and From domain.",
+        _lt(
+            "The mail server refused to relay the message for us: it only forwards mail for "
+            "authenticated users or its own domains. Configure authentication on the outgoing "
+            "mail server or ask its administrator to allow Odoo's server and From domain."
+        ),
     ),
     "dns_auth": (
         SENDER,
         True,
-        "The receiving server rejected the message because our domain's email "
-        "authentication failed (SPF, DKIM, DMARC or reverse DNS). Publish or fix the SPF "
-        "and DKIM DNS records of the sending domain (aligned with DMARC) or send through a "
-        "server authorised for that domain.",
+        _lt(
+            "The receiving server rejected the message because our domain's email "
+            "authentication failed (SPF, DKIM, DMARC or reverse DNS). Publish or fix the SPF "
+            "and DKIM DNS records of the sending domain (aligned with DMARC) or send through a "
+            "server authorised for that domain."
+        ),
     ),
     # --- policy -------------------------------------------------------------------------------
     "blocklisted": (
         POLICY,
         True,
-        "Our sending server's IP address or domain is on a blocklist (e.g. Spamhaus) or "
-        "has a poor reputation with the recipient's provider. Check it on the blocklist's "
-        "site and request delisting, or send through a reputable provider; retrying will "
-        "not help until then.",
+        _lt(
+            "Our sending server's IP address or domain is on a blocklist (e.g. Spamhaus) or "
+            "has a poor reputation with the recipient's provider. Check it on the blocklist's "
+            "site and request delisting, or send through a reputable provider; retrying will "
+            "not help until then."
+        ),
     ),
     "spam": (
         POLICY,
         True,
-        "The recipient's server refused the message as spam or against its policy. Review "
-        "the content, links and attachments, and the sending domain's SPF/DKIM/DMARC; "
-        "contact the recipient's postmaster if the mail is legitimate.",
+        _lt(
+            "The recipient's server refused the message as spam or against its policy. Review "
+            "the content, links and attachments, and the sending domain's SPF/DKIM/DMARC; "
+            "contact the recipient's postmaster if the mail is legitimate."
+        ),
     ),
     "recipient_restricted": (
         POLICY,
         True,
-        "The recipient only accepts mail from authorised senders (e.g. an internal "
-        "distribution list). Ask the recipient's administrator to allow our sender "
-        "address; retrying will not help.",
+        _lt(
+            "The recipient only accepts mail from authorised senders (e.g. an internal "
+            "distribution list). Ask the recipient's administrator to allow our sender "
+            "address; retrying will not help."
+        ),
     ),
     # --- size ---------------------------------------------------------------------------------
     "too_big": (
         SIZE,
         True,
-        "The message is larger than the receiving server accepts. Remove or shrink "
-        "attachments (or share them as links) and send again.",
+        _lt(
+            "The message is larger than the receiving server accepts. Remove or shrink "
+            "attachments (or share them as links) and send again."
+        ),
     ),
     # --- generic (Odoo's mail_smtp) --------------------------------------------------------
     "generic": (
         GENERIC,
         True,
-        "The mail server rejected the message permanently without a more specific "
-        "reason. Read the server's reply, fix the cause and send again; retrying as is "
-        "will not help.",
+        _lt(
+            "The mail server rejected the message permanently without a more specific "
+            "reason. Read the server's reply, fix the cause and send again; retrying as is "
+            "will not help."
+        ),
     ),
     "protocol": (
         GENERIC,
         True,
-        "The conversation with the outgoing mail server failed (e.g. a feature such as "
-        "AUTH or STARTTLS is not supported). Check the outgoing mail server's port, "
-        "encryption and authentication settings.",
+        _lt(
+            "The conversation with the outgoing mail server failed (e.g. a feature such as "
+            "AUTH or STARTTLS is not supported). Check the outgoing mail server's port, "
+            "encryption and authentication settings."
+        ),
     ),
     "unexpected": (
         GENERIC,
         True,
-        "Sending failed with an unexpected error before the mail server gave a reply. "
-        "Check the outgoing mail server settings and the server log for details.",
+        _lt(
+            "Sending failed with an unexpected error before the mail server gave a reply. "
+            "Check the outgoing mail server settings and the server log for details."
+        ),
     ),
 }
 
@@ -253,28 +317,39 @@ EXPIRED_STATUS = "4.4.7"
 
 # Explanations for failure types that do not come from an SMTP reply (see explain_failure).
 OTHER_EXPLANATIONS = {
-    "unknown": "Sending failed for an unknown reason. Check the failure reason and the server log.",
-    "mail_bounce": "The message was accepted, then bounced back by the recipient's mail "
-    "system. Check the recipient address and the bounce reason.",
-    "mail_email_invalid": "The recipient's email address is not valid. Correct it on the "
-    "contact and send again.",
-    "mail_email_missing": "The recipient has no email address. Add one on the contact and "
-    "send again.",
-    "mail_from_invalid": "The sender (From) address is not valid. Fix the author's email or "
-    "the default From address.",
-    "mail_from_missing": "There is no sender (From) address. Set the author's email or a "
-    "default From address.",
-    "mail_bl": "The address is on the email blacklist, so nothing was sent.",
-    "mail_optout": "The recipient opted out of this mailing list, so nothing was sent.",
-    "mail_dup": "The same address was already targeted by this mailing, so it was skipped.",
-    "mail_quota": "The daily sending limit was reached, so the email was held back. It is put "
-    "back in the queue automatically when the limit resets; retrying before then gives the "
-    "same result. Raise the limit in Settings, or send through an external server that does "
-    "not count toward the database limit.",
+    "unknown": _lt(
+        "Sending failed for an unknown reason. Check the failure reason and the server log."
+    ),
+    "mail_bounce": _lt(
+        "The message was accepted, then bounced back by the recipient's mail "
+        "system. Check the recipient address and the bounce reason."
+    ),
+    EMAIL_INVALID: _lt(
+        "The recipient's email address is not valid. Correct it on the " "contact and send again."
+    ),
+    EMAIL_MISSING: _lt(
+        "The recipient has no email address. Add one on the contact and " "send again."
+    ),
+    "mail_from_invalid": _lt(
+        "The sender (From) address is not valid. Fix the author's email or "
+        "the default From address."
+    ),
+    "mail_from_missing": _lt(
+        "There is no sender (From) address. Set the author's email or a " "default From address."
+    ),
+    "mail_bl": _lt("The address is on the email blacklist, so nothing was sent."),
+    "mail_optout": _lt("The recipient opted out of this mailing list, so nothing was sent."),
+    "mail_dup": _lt("The same address was already targeted by this mailing, so it was skipped."),
+    QUOTA: _lt(
+        "The daily sending limit was reached, so the email was held back. It is put "
+        "back in the queue automatically when the limit resets; retrying before then gives the "
+        "same result. Raise the limit in Settings, or send through an external server that does "
+        "not count toward the database limit."
+    ),
 }
 
 # Not an SMTP reply: the database's own daily sending limit (see tools/quota_window.py).
-QUOTA_FAILURE_TYPE = ("mail_quota", "Daily limit reached")
+QUOTA_FAILURE_TYPE = (QUOTA, "Daily limit reached")
 
 # ---------------------------------------------------------------------------------------------
 # Wording
@@ -530,7 +605,7 @@ def _reason_for(code, status, text):
 
 def _verdict(reason, code, status, message):
     failure_type, permanent, explanation = REASONS[reason]
-    return SmtpVerdict(failure_type, code, status, permanent, explanation, message)
+    return SmtpVerdict(failure_type, code, status, permanent, render(explanation), message)
 
 
 def classify_smtp_error(code, message):
@@ -631,19 +706,20 @@ def _classify_known_exception(exc):
     return None
 
 
-def explain_failure(failure_type, smtp_code=None, smtp_status=None, failure_reason=None):
-    """Plain-language explanation for a stored failure (fields may be False/0/None)."""
+def explain_failure(failure_type, smtp_code=None, smtp_status=None, failure_reason=None, lang=None):
+    """Plain-language explanation for a stored failure (fields may be False/0/None),
+    in ``lang`` (the reader's language; English when empty)."""
     if not failure_type:
         return ""
     if failure_type not in FAILURE_TYPES and failure_type != GENERIC:
-        return OTHER_EXPLANATIONS.get(failure_type, OTHER_EXPLANATIONS["unknown"])
+        return render(OTHER_EXPLANATIONS.get(failure_type, OTHER_EXPLANATIONS["unknown"]), lang)
     text = _text(failure_reason or "")
     code = _valid_code(smtp_code) or parse_basic_code(text)
     status = smtp_status or parse_enhanced_status(text)
     if status == EXPIRED_STATUS:
-        return REASONS["expired"][2]
+        return render(REASONS["expired"][2], lang)
     reason = _reason_for(code, status, text)
     if REASONS[reason][0] != failure_type:
         # Stored type and text disagree (e.g. stock Odoo's mail_smtp): explain the type.
         reason = DEFAULT_REASONS[failure_type]
-    return REASONS[reason][2]
+    return render(REASONS[reason][2], lang)

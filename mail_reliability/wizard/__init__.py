@@ -6,3 +6,4 @@ from . import mail_quota_facts_wizard
 from . import mail_support_bundle
 from . import mail_log_search
 from . import mail_resend_message
+from . import mail_resend_partner

@@ -14,7 +14,7 @@ from odoo.exceptions import UserError
 from odoo.tools import config
 
 from ..tools import log_search
-from .mail_support_bundle import check_admin
+from ..tools.i18n import error_text
 
 DEFAULT_MAX_MB = 64
 
@@ -53,7 +53,7 @@ class MailLogSearch(models.TransientModel):
                     "mail_reliability.log_file names another file, so nothing was read: "
                     "%(reason)s. Delete the parameter or set it to the logfile of the "
                     "server configuration.",
-                    reason=exc,
+                    reason=error_text(exc, self.env.lang),
                 )
             ) from exc
 
@@ -79,17 +79,12 @@ class MailLogSearch(models.TransientModel):
 
     @api.model
     def default_get(self, fields_list):
-        check_admin(self.env)
+        self.check_access("create")  # the default log_file names a path on the server
         return super().default_get(fields_list)
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        check_admin(self.env)
-        return super().create(vals_list)
 
     def action_search(self):
         self.ensure_one()
-        check_admin(self.env)
+        self.check_access("write")  # the log files are read outside the ORM
         self._action_search()
         return {
             "type": "ir.actions.act_window",

@@ -3,6 +3,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..tools.constants import HARD_FAILURE_TYPES
+
 PREVIEW_SIZE = 80
 
 
@@ -47,7 +49,7 @@ class MailMailRetryWizard(models.TransientModel):
             )
             wizard.mail_count = Mail.search_count(domain)
             wizard.recipient_failure_count = Mail.search_count(
-                [*domain, ("failure_type", "=", "mail_smtp_recipient")]
+                [*domain, ("failure_type", "in", HARD_FAILURE_TYPES)]
             )
 
     @api.constrains("date_from", "date_to")
@@ -76,7 +78,7 @@ class MailMailRetryWizard(models.TransientModel):
     def _action_retry(self):
         Mail = self.env["mail.mail"]
         domain = self._domain()
-        rejected = Mail.search_count([*domain, ("failure_type", "=", "mail_smtp_recipient")])
+        rejected = Mail.search_count([*domain, ("failure_type", "in", HARD_FAILURE_TYPES)])
         if rejected and not self.confirm_recipient_failures:
             raise UserError(
                 _(

@@ -26,11 +26,11 @@ import logging
 from odoo import api, fields, models
 
 from ..tools import retention
+from ..tools.constants import VACUUM_CRON_XMLID
 
 _logger = logging.getLogger(__name__)
 
 VACUUM_BATCH_SIZE = 1000
-VACUUM_CRON_XMLID = "mail_reliability.ir_cron_mail_reliability_vacuum"
 
 
 class MailReliabilityVacuum(models.AbstractModel):
