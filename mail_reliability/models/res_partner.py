@@ -35,6 +35,7 @@ class ResPartner(models.Model):
         return [("partner_id", "in", self.ids), ("date", ">=", since)]
 
     def action_view_mail_delivery_issues(self):
+        self.env["mail.delivery.issue"].check_access("read")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "mail_reliability.mail_delivery_issue_action"

@@ -246,3 +246,51 @@ class TestDeliveryStatsRecorded(SmtpSinkCase):
         self.env.cr.postcommit.run()
         # The sender was refused at DATA: a permanent failure that is not the recipient's.
         self.assertEqual(self._rows(), {"stats-a.test": (1, 0, 0, 0, 1)})
+
+
+@tagged("mail_reliability", "post_install", "-at_install")
+class TestBounceRateCheck(TransactionCase):
+    """The health check reads the statistics: per server and sending domain."""
+
+    def setUp(self):
+        super().setUp()
+        self.Stats = self.env["mail.delivery.stats"]
+        self.server = self.env["ir.mail_server"].create(
+            {"name": "Rate server", "smtp_host": "localhost"}
+        )
+
+    def _count(self, domain, attempted, hard, sender="rates.test"):
+        counts = DeliveryCounts()
+        dims = {"mail_server_id": self.server.id, "sender_domain": sender}
+        counts.add([f"x{i}@{domain}" for i in range(attempted)], "attempted", **dims)
+        counts.add([f"x{i}@{domain}" for i in range(hard)], "hard_bounced", **dims)
+        self.Stats._mr_write_counts(counts)
+
+    def _check(self):
+        rows = self.env["mail.health.check"]._bounce_rate_rows(30)
+        mine = [row for row in rows if row[0]["mail_server_id"] == self.server.id]
+        others = [row for row in rows if row[0]["mail_server_id"] != self.server.id]
+        self.assertFalse(others, "the test database already has statistics")
+        return self.env["mail.health.check"]._check_bounce_rate({})
+
+    def test_rate_above_the_volume_names_server_domains(self):
+        self._count("bad-rcpt.test", 60, 12)
+        self._count("good-rcpt.test", 140, 2)
+        finding = self._check()
+        self.assertEqual(finding.status, "warning")  # 14 / 200 = 7 %
+        self.assertIn("Rate server 7.0% (14/200)", finding.finding)
+        self.assertIn("rates.test 7.0%", finding.finding)
+        self.assertIn("bad-rcpt.test (12)", finding.finding)
+        self._count("bad-rcpt.test", 0, 10)
+        self.assertEqual(self._check().status, "error")  # 24 / 200 = 12 %
+
+    def test_thresholds_and_minimum_volume_are_parameters(self):
+        self._count("bad-rcpt.test", 50, 10)
+        finding = self._check()
+        self.assertEqual(finding.status, "ok")  # 50 < 100 recipients: too few to judge
+        self.assertIn("too few", finding.finding)
+        ICP = self.env["ir.config_parameter"].sudo()
+        ICP.set_param("mail_reliability.bounce_rate_min_volume", "20")
+        self.assertEqual(self._check().status, "error")  # 20 %
+        ICP.set_param("mail_reliability.bounce_rate_error", "25")
+        self.assertEqual(self._check().status, "warning")
