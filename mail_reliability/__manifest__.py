@@ -29,6 +29,8 @@
         "views/mail_bounce_report_views.xml",
         "wizard/mail_support_bundle_views.xml",
         "views/mail_health_check_views.xml",
+        "views/mail_delivery_stats_views.xml",
+        "views/mail_delivery_issue_views.xml",
         "wizard/mail_log_search_views.xml",
         "wizard/mail_resend_message_views.xml",
     ],

@@ -16,6 +16,7 @@
         "security/ir.model.access.csv",
         "views/mailing_mailing_views.xml",
         "views/mailing_trace_views.xml",
+        "views/mail_delivery_stats_views.xml",
     ],
     "installable": True,
     "auto_install": True,

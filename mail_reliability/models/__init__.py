@@ -16,6 +16,8 @@ from . import mail_reliability_vacuum
 from . import res_config_settings
 from . import mail_health_check
 from . import mail_message
+from . import mail_delivery_issue
 from . import res_partner
 from . import fetchmail_server
 from . import mail_followers
+from . import mail_delivery_stats

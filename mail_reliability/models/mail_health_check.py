@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from odoo import _, api, fields, models, tools
 
-from ..tools import dns_checks, health_rules, provider_limits
+from ..tools import delivery_stats, dns_checks, health_rules, provider_limits
 from ..tools.constants import QUEUE_CRON_XMLID
 from ..tools.dns_checks import DnsUnavailable, Finding
 from ..tools.health_rules import ERROR, NOT_AVAILABLE, OK, STATUS_SELECTION, WARNING
@@ -38,7 +38,7 @@ CHECKS = (
 )
 DEFAULT_DOMAIN_THRESHOLD = 5
 MAX_SENDING_DOMAINS = 10
-MIN_BOUNCE_SAMPLE = 20
+DEFAULT_BOUNCE_MIN_VOLUME = 100  # recipients: below that a rate says nothing
 PARAM = "mail_reliability.%s"
 
 
@@ -643,55 +643,71 @@ class MailHealthCheck(models.Model):
         return Finding(OK, finding, details=details)
 
     def _check_bounce_rate(self, context):
-        since = fields.Datetime.now() - timedelta(days=30)
-        Notification = self.env["mail.notification"].sudo()
-        groups = Notification._read_group(
-            [
-                ("notification_type", "=", "email"),
-                ("mail_message_id.date", ">=", since),
-                ("notification_status", "in", ("sent", "bounce")),
-            ],
-            ["notification_status"],
-            ["__count"],
-        )
-        counts = Counter(dict(groups))
-        sent = counts["sent"] + counts["bounce"]
-        bounced = counts["bounce"]
-        if "mailing.trace" in self.env:
-            traces = (
-                self.env["mailing.trace"]
-                .sudo()
-                ._read_group(
-                    [
-                        ("create_date", ">=", since),
-                        ("trace_status", "in", ("sent", "open", "reply", "bounce")),
-                    ],
-                    ["trace_status"],
-                    ["__count"],
-                )
-            )
-            for trace_status, count in traces:
-                sent += count
-                if trace_status == "bounce":
-                    bounced += count
-        if not sent:
+        """Hard bounces / attempted recipients per outgoing server and per sending
+        domain over 30 days, from the delivery statistics (SES style: only above a
+        minimum volume), with the worst recipient domains and campaigns."""
+        rows = self._bounce_rate_rows(days=30)
+        attempted = sum(counts["attempted"] for _dims, counts in rows)
+        hard = sum(counts["hard_bounced"] for _dims, counts in rows)
+        if not attempted:
             return Finding(OK, _("No email sent in the last 30 days."))
-        rate = 100.0 * bounced / sent
+        min_volume = self._int_param("bounce_rate_min_volume", DEFAULT_BOUNCE_MIN_VOLUME)
+        warning = self._float_param("bounce_rate_warning", health_rules.BOUNCE_WARNING_RATE)
+        error = self._float_param("bounce_rate_error", health_rules.BOUNCE_ERROR_RATE)
+        servers = self.env["ir.mail_server"].sudo().with_context(active_test=False)
+        rated = [
+            (servers.browse(key).display_name if key else _("Default server"), *rest)
+            for key, *rest in delivery_stats.bounce_rates(rows, "mail_server_id", min_volume)
+        ] + [
+            (key or _("(no sender)"), *rest)
+            for key, *rest in delivery_stats.bounce_rates(rows, "sender_domain", min_volume)
+        ]
         finding = _(
-            "Bounce rate %(rate).1f%% (%(bounced)s of %(sent)s emails in 30 days).",
-            rate=rate,
-            bounced=bounced,
-            sent=sent,
+            "Hard bounces: %(hard)s of %(attempted)s recipients in 30 days (%(rate).1f%%).",
+            hard=hard,
+            attempted=attempted,
+            rate=100.0 * hard / attempted,
         )
+        worst_rate = max((item[3] for item in rated), default=None)
+        status = health_rules.bounce_rate_status(worst_rate, warning=warning, error=error)
+        flagged = [item for item in rated if item[3] >= warning]
+        if flagged:
+            finding += " " + _(
+                "Above %(warning)s%%: %(list)s.",
+                warning=f"{warning:g}",
+                list=", ".join(
+                    f"{name} {rate:.1f}% ({bounced}/{sent})"
+                    for name, sent, bounced, rate in flagged[:4]
+                ),
+            )
+            domains = delivery_stats.worst(rows, "recipient_domain")
+            if domains:
+                finding += " " + _(
+                    "Most hard bounces at: %(domains)s.",
+                    domains=", ".join(f"{name} ({n})" for name, n in domains),
+                )
+            if "mailing_id" in self.env["mail.delivery.stats"]._fields:
+                mailings = self.env["mailing.mailing"].sudo().with_context(active_test=False)
+                campaigns = delivery_stats.worst(rows, "mailing_id")
+                if campaigns:
+                    finding += " " + _(
+                        "Campaigns: %(campaigns)s.",
+                        campaigns=", ".join(
+                            f"{mailings.browse(key).display_name} ({n})" for key, n in campaigns
+                        ),
+                    )
+        elif not rated:
+            finding += " " + _(
+                "Fewer than %(volume)s recipients per server and sending domain: too few "
+                "to judge.",
+                volume=min_volume,
+            )
         complaints = self.env["mail.thread"]._mr_complaint_rate(30)
         finding += " " + _(
             "Spam complaint rate %(rate).2f%% (%(complained)s complaints).",
             rate=complaints["rate"],
             complained=complaints["complained"],
         )
-        if sent < MIN_BOUNCE_SAMPLE:
-            return Finding(OK, finding + " " + _("Too few emails to judge."))
-        status = health_rules.bounce_rate_status(rate)
         complaint_status = {"warning": WARNING, "critical": ERROR}.get(complaints["level"], OK)
         if complaint_status != OK and status != ERROR:
             return Finding(
@@ -708,11 +724,43 @@ class MailHealthCheck(models.Model):
             status,
             finding,
             _(
-                "Above 5%% providers review the sender, above 10%% they block it. Clean the "
-                "mailing lists (blacklist addresses that bounce) and check the recurring "
-                "failures by domain."
-            ).replace("%%", "%"),
+                "Above %(warning)s%% providers review the sender, above %(error)s%% they block "
+                "it. Clean the mailing lists (blacklist addresses that bounce) and look at "
+                "Email Health > Problems by Domain.",
+                warning=f"{warning:g}",
+                error=f"{error:g}",
+            ),
         )
+
+    @api.model
+    def _bounce_rate_rows(self, days):
+        """[(dims, counts)] of the delivery statistics of the last ``days`` days."""
+        Stats = self.env["mail.delivery.stats"].sudo()
+        dims = [name for name in Stats._mr_dimensions()]
+        since = fields.Date.today() - timedelta(days=days - 1)
+        groups = Stats._read_group(
+            [("date", ">=", since)], dims, ["attempted:sum", "hard_bounced:sum"]
+        )
+        rows = []
+        for *values, attempted, hard in groups:
+            row = {name: getattr(value, "id", value) or False for name, value in zip(dims, values)}
+            rows.append((row, {"attempted": attempted, "hard_bounced": hard}))
+        return rows
+
+    @api.model
+    def _int_param(self, key, default):
+        try:
+            return max(0, int(self._param(key) or default))
+        except ValueError:
+            return default
+
+    @api.model
+    def _float_param(self, key, default):
+        try:
+            value = float(self._param(key) or default)
+        except ValueError:
+            return default
+        return value if value > 0 else default
 
     @api.model
     def _domain_threshold(self):

@@ -30,7 +30,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL, Query
 
-from ..tools import mail_input, retry_policy, send_run
+from ..tools import delivery_stats, mail_input, retry_policy, send_run
 from ..tools.constants import EMAIL_MISSING, GENERIC, NO_RECIPIENT_TYPES, QUEUE_CRON_XMLID, QUOTA
 from ..tools.smtp_reply import parse_queue_id
 from ..tools.smtp_status import (
@@ -501,6 +501,7 @@ class MailMail(models.Model):
         refused = entry.refused
         delivered = entry.delivered
         self._mr_record_relay_replies(entry.replies)
+        self._mr_count_delivery(run, delivered, refused, verdict)
         if not verdict and not refused:  # the common case: plain success, stock handles it
             self._mr_clear_old_failure()
             return super()._postprocess_sent_message(
@@ -546,6 +547,48 @@ class MailMail(models.Model):
         if permanent:
             self._mr_record_refusals(permanent, refused_notifications)
         return True
+
+    def _mr_count_delivery(self, run, delivered, refused, verdict):
+        """Add this attempt to the delivery statistics (``mail.delivery.stats``).
+
+        The queue cron commits each mail: its counts go in that same transaction, so
+        a killed process neither loses nor doubles them. Other senders (a chatter
+        post, Send Now) count once their transaction commits, in a short one of
+        their own, and run no extra statement before.
+        """
+        counted = delivery_stats.outcome_counters(
+            self._mr_recipient_addresses(), delivered, refused, verdict
+        )
+        if not counted:
+            return
+        Stats = self.env["mail.delivery.stats"].sudo()
+        dims = self._mr_delivery_dims()
+        if run is not None and run.each_mail_committed:
+            counts = delivery_stats.DeliveryCounts()
+            for counter, addresses in counted:
+                counts.add(addresses, counter, **Stats._mr_clean_dims(dims))
+            Stats._mr_write_counts(counts)
+        else:
+            for counter, addresses in counted:
+                Stats._mr_count_after_commit(addresses, counter, **dims)
+
+    def _mr_recipient_addresses(self):
+        """The addresses this mail goes to (To, Cc and recipient partners), normalized."""
+        self.ensure_one()
+        addresses = tools.email_normalize_all(self.email_to or "")
+        addresses += tools.email_normalize_all(self.email_cc or "")
+        addresses += [p.email_normalized for p in self.recipient_ids if p.email_normalized]
+        return list(dict.fromkeys(address.lower() for address in addresses))
+
+    def _mr_delivery_dims(self):
+        """The statistics row this mail counts on, besides the day and the recipient
+        domain (the Email Marketing bridge adds the campaign)."""
+        self.ensure_one()
+        server = self.mail_server_id.id or self.env.context.get("mail_reliability_batch_server")
+        return {
+            "mail_server_id": server or False,
+            "sender_domain": delivery_stats.domain_of(tools.email_normalize(self.email_from)),
+        }
 
     def _mr_record_relay_replies(self, replies):
         """Keep the relay's reply and queue id per accepted recipient ({email: reply}),

@@ -42,7 +42,7 @@ from odoo.osv import expression
 from odoo.tools import SQL
 from odoo.tools.mail import decode_message_header, mail_header_msgid_re
 
-from ..tools import auth_results, dsn, raw_mail
+from ..tools import auth_results, delivery_stats, dsn, raw_mail
 from ..tools.constants import HARD_FAILURE_TYPES, SPAM_COMPLAINT
 from ..tools.send_run import CursorLocal
 
@@ -613,9 +613,15 @@ class MailThread(models.AbstractModel):
             ):
                 blacklisted.add(recipient.recipient)
         stored = []
+        Stats = self.env["mail.delivery.stats"].sudo()
         for recipient in report.recipients:
             if recipient.kind in (dsn.HARD, dsn.SOFT):
                 notifications = self._mr_apply_dsn_failure(bounced_message, recipient)
+                Stats._mr_count_after_commit(
+                    [recipient.recipient],
+                    "hard_bounced" if recipient.kind == dsn.HARD else "soft_bounced",
+                    **self._mr_bounce_delivery_dims(bounced_message, msg_ids, recipient.recipient),
+                )
             elif recipient.kind == dsn.DELAYED:
                 notifications = self._mr_apply_dsn_delay(bounced_message, recipient)
             else:
@@ -641,6 +647,24 @@ class MailThread(models.AbstractModel):
                     "Bounce for %(recipients)s matches no message sent from this database",
                     recipients=", ".join(r.recipient for r in report.recipients),
                 )
+
+    @api.model
+    def _mr_bounce_delivery_dims(self, bounced_message, msg_ids, address):
+        """The delivery statistics row a bounce of ``address`` adds to (the day it
+        arrived): the server and sending domain of the bounced message (the Email
+        Marketing bridge adds the campaign)."""
+        server = bounced_message.mail_server_id
+        if bounced_message and not server:
+            # The server mail.mail.send() picks for this sender (the same rule).
+            server, _email_from = (
+                self.env["ir.mail_server"].sudo()._find_mail_server(bounced_message.email_from)
+            )
+        return {
+            "mail_server_id": server.id if server else False,
+            "sender_domain": delivery_stats.domain_of(
+                tools.email_normalize(bounced_message.email_from or "")
+            ),
+        }
 
     @api.model
     def _mr_store_reports(
@@ -872,92 +896,8 @@ class MailThread(models.AbstractModel):
         return notifications
 
     # ------------------------------------------------------------------
-    # Bounce rate
+    # Spam complaint rate (the bounce rate is read from mail.delivery.stats)
     # ------------------------------------------------------------------
-    @api.model
-    def _mr_bounce_rate(self, days=7):
-        """Sent, hard/soft bounced and rate over the last ``days``: overall, per
-        outgoing server and per recipient domain.  Levels use the SES thresholds
-        (warning at 5%, critical at 10%).
-
-        "Sent" counts email notifications the outgoing server accepted
-        (``sent`` or later ``bounce``); hard bounces are bad addresses
-        (``mail_smtp_recipient``), soft bounces every other bounce.
-        """
-        since = fields.Datetime.now() - timedelta(days=days)
-        self.env["mail.notification"].flush_model()
-        self.env["mail.message"].flush_model(["date", "mail_server_id"])
-        self.env["res.partner"].flush_model(["email_normalized"])
-        self.env.cr.execute(
-            SQL(
-                """
-                SELECT msg.mail_server_id,
-                       COALESCE(NULLIF(split_part(partner.email_normalized, '@', 2), ''), '?'),
-                       COUNT(*),
-                       COUNT(*) FILTER (WHERE notif.notification_status = 'bounce'
-                                          AND notif.failure_type IN %(hard)s),
-                       COUNT(*) FILTER (WHERE notif.notification_status = 'bounce'
-                                          AND (notif.failure_type IS NULL
-                                               OR notif.failure_type NOT IN %(hard)s))
-                  FROM mail_notification notif
-                  JOIN mail_message msg ON msg.id = notif.mail_message_id
-             LEFT JOIN res_partner partner ON partner.id = notif.res_partner_id
-                 WHERE notif.notification_type = 'email'
-                   AND notif.notification_status IN ('sent', 'bounce')
-                   AND msg.date >= %(since)s
-              GROUP BY 1, 2
-                """,
-                hard=HARD_FAILURE_TYPES,
-                since=since,
-            )
-        )
-        rows = self.env.cr.fetchall()
-        servers = self.env["ir.mail_server"].sudo().with_context(active_test=False)
-
-        def bucket():
-            return {"sent": 0, "hard": 0, "soft": 0}
-
-        total, per_server, per_domain = bucket(), {}, {}
-        for server_id, domain, sent, hard, soft in rows:
-            for counts in (
-                total,
-                per_server.setdefault(server_id or False, bucket()),
-                per_domain.setdefault(domain, bucket()),
-            ):
-                counts["sent"] += sent
-                counts["hard"] += hard
-                counts["soft"] += soft
-
-        def finish(counts, **extra):
-            bounced = counts["hard"] + counts["soft"]
-            rate, level = dsn.bounce_rate_level(counts["sent"], bounced)
-            return {**extra, **counts, "bounced": bounced, "rate": rate, "level": level}
-
-        return {
-            "days": days,
-            **finish(total),
-            "servers": sorted(
-                (
-                    finish(
-                        counts,
-                        server_id=server_id,
-                        name=servers.browse(server_id).name if server_id else _("Default"),
-                    )
-                    for server_id, counts in per_server.items()
-                ),
-                key=lambda r: (-r["rate"], -r["sent"]),
-            ),
-            "domains": sorted(
-                (finish(counts, domain=domain) for domain, counts in per_domain.items()),
-                key=lambda r: (-r["rate"], -r["sent"]),
-            ),
-        }
-
-    @api.model
-    def _mr_bounce_rates(self):
-        """The 7 and 30 day bounce rates, for the health dashboard."""
-        return {days: self._mr_bounce_rate(days) for days in (7, 30)}
-
     @api.model
     def _mr_complaint_rate(self, days=30):
         """Sent, complained, rate and level (SES: review at 0.1%, pause at 0.5%)."""

@@ -1,13 +1,49 @@
 # Copyright 2026 mail_reliability contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import _, api, models
+from datetime import timedelta
+
+from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools import mail_input
+from .mail_delivery_issue import ISSUE_DAYS
 
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
+
+    mail_delivery_issue_count = fields.Integer(
+        "Email Problems",
+        compute="_compute_mail_delivery_issue_count",
+        groups="base.group_system",
+        help="Emails to this contact that failed or bounced, and mail from this contact "
+        "that was refused, in the last 90 days.",
+    )
+
+    def _compute_mail_delivery_issue_count(self):
+        counts = {}
+        if self.ids:
+            groups = self.env["mail.delivery.issue"]._read_group(
+                self._mr_delivery_issue_domain(), ["partner_id"], ["__count"]
+            )
+            counts = {partner.id: count for partner, count in groups}
+        for partner in self:
+            partner.mail_delivery_issue_count = counts.get(partner.id, 0)
+
+    def _mr_delivery_issue_domain(self):
+        since = fields.Datetime.now() - timedelta(days=ISSUE_DAYS)
+        return [("partner_id", "in", self.ids), ("date", ">=", since)]
+
+    def action_view_mail_delivery_issues(self):
+        self.env["mail.delivery.issue"].check_access("read")
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "mail_reliability.mail_delivery_issue_action"
+        )
+        action["domain"] = self._mr_delivery_issue_domain()
+        action["context"] = {"create": False}
+        action["display_name"] = _("Email problems of %(name)s", name=self.display_name)
+        return action
 
     @api.model_create_multi
     def create(self, vals_list):

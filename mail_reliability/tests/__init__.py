@@ -41,3 +41,5 @@ from . import test_fuzz_tools
 from . import test_fuzz_gateway
 from . import test_fuzz_outgoing
 from . import test_fuzz_controllers
+from . import test_delivery_stats
+from . import test_delivery_issue

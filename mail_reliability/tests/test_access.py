@@ -23,6 +23,8 @@ from odoo.models import check_method_name
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from ..tools.delivery_stats import DeliveryCounts
+
 _logger = logging.getLogger(__name__)
 
 MODULES = ("mail_reliability", "mail_reliability_mass_mailing")
@@ -39,6 +41,8 @@ ADMIN_MODELS = {
     "mail.support.bundle",
     "mail.log.search",
     "mail.bounce.report",
+    "mail.delivery.stats",
+    "mail.delivery.issue",
 }
 # Abstract models hold no rows (no access rules needed); their methods are private.
 ABSTRACT_MODELS = {"mail.reliability.vacuum"}
@@ -146,6 +150,15 @@ class TestAccess(HttpCase):
             return Model.create({"reason": "no_route", "message_id": "<access@test>"})
         if model_name == "mail.bounce.report":
             return Model.create({"email": "access@remote.test", "kind": "soft"})
+        if model_name == "mail.delivery.stats":
+            counts = DeliveryCounts()
+            counts.add(["access@remote.test"], "attempted")
+            Model._mr_write_counts(counts)
+            return Model.search([("recipient_domain", "=", "remote.test")], limit=1)
+        if model_name == "mail.delivery.issue":
+            self.sample("mail.incoming.rejection").email_from_normalized = "access@remote.test"
+            self.env.flush_all()
+            return Model.search([("email", "=", "access@remote.test")], limit=1)
         if model_name == "mail.mail.retry.wizard":
             return Model.with_context(active_model="mail.mail", active_ids=self.mail.ids).create({})
         if Model._transient or Model._abstract:

@@ -228,20 +228,6 @@ class TestDsnParsing(BaseCase):
                 else:
                     self.assertIn(expected, reason)
 
-    def test_bounce_rate_level(self):
-        for sent, bounced, rate, level in [
-            (0, 0, 0.0, "ok"),
-            (0, 3, 0.0, "ok"),
-            (100, 4, 4.0, "ok"),
-            (100, 5, 5.0, "warning"),
-            (1000, 99, 9.9, "warning"),
-            (100, 10, 10.0, "critical"),
-            (3, 1, 33.33, "critical"),
-            (10, 20, 100.0, "critical"),
-        ]:
-            with self.subTest(sent=sent, bounced=bounced):
-                self.assertEqual(dsn.bounce_rate_level(sent, bounced), (rate, level))
-
 
 # Real reports from public collections (sisimai's set-of-emails, already anonymised by its
 # authors: example.* domains, placeholder local parts), across Postfix, Exim, qmail,

@@ -288,16 +288,6 @@ class TestFuzzDsn(BaseCase):
         reason = dsn.auto_message_reason(raw)
         self.assertTrue(reason is None or isinstance(reason, str))
 
-    @fuzz_settings()
-    @given(any_code, any_code)
-    def test_bounce_rate_level(self, sent, bounced):
-        try:
-            rate, level = dsn.bounce_rate_level(sent, bounced)
-        except (TypeError, ValueError, OverflowError):
-            return  # not a count at all: the caller passes SQL counts
-        self.assertTrue(0.0 <= rate <= 100.0)
-        self.assertIn(level, ("ok", "warning", "critical"))
-
 
 @tagged("mail_reliability", "mr_fuzz", "at_install")
 class TestFuzzSmtpStatus(BaseCase):

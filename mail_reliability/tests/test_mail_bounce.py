@@ -57,6 +57,24 @@ class TestBounceRecipients(TestIncomingCase):
             self.env["mail.bounce.report"].search([("email", "=", "victim@other.test")])
         )
 
+    def test_bounces_add_to_the_delivery_statistics(self):
+        self.registry.enter_test_mode(self.cr)  # after-commit counts run in this transaction
+        self.addCleanup(self.registry.leave_test_mode)
+        message, _partners = self.send_to("alice@remote-stats.test", "bob@remote-stats.test")
+        self.feed("postfix_dsn.eml", message, recipient="alice@remote-stats.test")
+        self.feed("postfix_delayed.eml", message, recipient="bob@remote-stats.test")
+        victim = "victim@remote-stats.test"  # forged: not a recipient, counts nothing
+        self.env["res.partner"].create({"name": "V", "email": victim})
+        with self.assertLogs(THREAD_LOGGER, "WARNING"):
+            self.feed("postfix_dsn.eml", message, recipient=victim)
+        self.env.cr.postcommit.run()
+        row = self.env["mail.delivery.stats"].search(
+            [("recipient_domain", "=", "remote-stats.test")]
+        )
+        self.assertEqual(
+            (row.attempted, row.sent, row.hard_bounced, row.soft_bounced), (2, 2, 1, 0)
+        )
+
     def test_report_without_a_message_of_ours_counts_nobody(self):
         victim = self.env["res.partner"].create({"name": "V", "email": "victim@other.test"})
         raw = load_bounce(

@@ -508,64 +508,6 @@ Something went wrong, no details.
 
 
 @tagged("mail_reliability", "post_install", "-at_install")
-class TestBounceRate(TestIncomingCase):
-    def test_rates_overall_per_domain_and_server(self):
-        record = self.env["res.partner"].create({"name": "Rates"})
-        Notification = self.env["mail.notification"].sudo()
-        domains = {"good.test": (20, 0, 0), "bad.test": (10, 1, 1)}
-        for domain, (sent, hard, soft) in domains.items():
-            for index in range(sent):
-                partner = self.env["res.partner"].create(
-                    {"name": f"{domain} {index}", "email": f"user{index}@{domain}"}
-                )
-                message = record.message_post(body="Hi", message_type="comment")
-                message.mail_server_id = self.mail_server
-                status, failure = "sent", False
-                if index < hard:
-                    status, failure = "bounce", "mail_smtp_recipient"
-                elif index < hard + soft:
-                    status, failure = "bounce", "mail_smtp_policy"
-                Notification.create(
-                    {
-                        "mail_message_id": message.id,
-                        "res_partner_id": partner.id,
-                        "notification_type": "email",
-                        "notification_status": status,
-                        "failure_type": failure,
-                    }
-                )
-        # an old one does not count in 7 days
-        old = record.message_post(body="Old", message_type="comment")
-        old.date = fields.Datetime.now() - timedelta(days=20)
-        Notification.create(
-            {
-                "mail_message_id": old.id,
-                "res_partner_id": self.env["res.partner"]
-                .create({"name": "old", "email": "old@bad.test"})
-                .id,
-                "notification_type": "email",
-                "notification_status": "bounce",
-                "failure_type": "mail_smtp_recipient",
-            }
-        )
-        week = self.MailThread._mr_bounce_rate(7)
-        self.assertEqual((week["sent"], week["hard"], week["soft"]), (30, 1, 1))
-        self.assertEqual((week["rate"], week["level"]), (6.67, "warning"))
-        by_domain = {row["domain"]: row for row in week["domains"]}
-        self.assertEqual(
-            (by_domain["bad.test"]["rate"], by_domain["bad.test"]["level"]), (20.0, "critical")
-        )
-        self.assertEqual(
-            (by_domain["good.test"]["rate"], by_domain["good.test"]["level"]), (0.0, "ok")
-        )
-        (server,) = week["servers"]
-        self.assertEqual((server["server_id"], server["sent"]), (self.mail_server.id, 30))
-        rates = self.MailThread._mr_bounce_rates()
-        self.assertEqual((rates[30]["sent"], rates[30]["hard"]), (31, 2))
-        self.assertEqual(rates[30]["level"], "warning")  # 2/31 = 6.45 %
-
-
-@tagged("mail_reliability", "post_install", "-at_install")
 class TestFetchmailNeverCrashes(TestIncomingCase):
     """Odoo's fetchmail against a real POP3 peer: every message is taken off the
     server, and what cannot be routed or read is in the rejected log."""

@@ -698,27 +698,6 @@ def auto_message_reason(message):
 
 
 # ---------------------------------------------------------------------------------------------
-# Bounce rate
-# ---------------------------------------------------------------------------------------------
-# Amazon SES: a bounce rate of 5% puts an account under review, 10% may pause sending.
-RATE_WARNING = 5.0
-RATE_CRITICAL = 10.0
-
-
-def bounce_rate_level(sent, bounced, warning=RATE_WARNING, critical=RATE_CRITICAL):
-    """``(rate in %, "ok" | "warning" | "critical")`` for ``bounced`` out of ``sent``."""
-    sent, bounced = max(int(sent or 0), 0), max(int(bounced or 0), 0)
-    if not sent:
-        return 0.0, "ok"
-    rate = round(100.0 * min(bounced, sent) / sent, 2)
-    if rate >= critical:
-        return rate, "critical"
-    if rate >= warning:
-        return rate, "warning"
-    return rate, "ok"
-
-
-# ---------------------------------------------------------------------------------------------
 # Auto-replies (RFC 3834) and spam complaints (ARF, RFC 5965)
 # ---------------------------------------------------------------------------------------------
 def auto_reply_reason(message):

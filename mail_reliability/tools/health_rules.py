@@ -62,10 +62,15 @@ def queue_interval_status(minutes):
     return OK
 
 
-def bounce_rate_status(rate):
-    """Bounce rate in percent -> status (5% warning, 10% error)."""
+def bounce_rate_status(rate, warning=BOUNCE_WARNING_RATE, error=BOUNCE_ERROR_RATE):
+    """Bounce rate in percent -> status (by default 5% warning, 10% error)."""
     if rate is None:
         return OK
+    if rate >= error:
+        return ERROR
+    if rate >= warning:
+        return WARNING
+    return OK
     if rate >= BOUNCE_ERROR_RATE:
         return ERROR
     if rate >= BOUNCE_WARNING_RATE:

@@ -6,3 +6,5 @@ from . import mailing_trace
 from . import mail_thread
 from . import mail_compose_message
 from . import mailing_mailing
+from . import mail_delivery_stats
+from . import mail_delivery_issue

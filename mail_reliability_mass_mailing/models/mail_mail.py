@@ -47,3 +47,7 @@ class MailMail(models.Model):
                 reply = replies.get((trace.email or "").lower()) or next(iter(replies.values()))
                 trace.write({"smtp_reply": reply, "smtp_queue_id": parse_queue_id(reply)})
         return res
+
+    def _mr_delivery_dims(self):
+        """Campaign mail counts on its campaign's statistics rows."""
+        return {**super()._mr_delivery_dims(), "mailing_id": self.mailing_id.id or False}

@@ -1,8 +1,8 @@
 # Copyright 2026 mail_reliability contributors
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import api, models
+from odoo import api, models, tools
 
-from odoo.addons.mail_reliability.tools import dsn
+from odoo.addons.mail_reliability.tools import delivery_stats, dsn
 from odoo.addons.mail_reliability.tools.constants import SPAM_COMPLAINT
 
 
@@ -70,3 +70,29 @@ class MailThread(models.AbstractModel):
             )
             allowed |= {dsn.normalize_address(e) for e in traces.mapped("email") if e} - {""}
         return allowed
+
+    @api.model
+    def _mr_bounce_delivery_dims(self, bounced_message, msg_ids, address):
+        """A campaign bounce counts on its campaign's row. Campaign mail keeps no
+        message once sent: the trace names the campaign, its server and sender."""
+        dims = super()._mr_bounce_delivery_dims(bounced_message, msg_ids, address)
+        trace = self.env["mailing.trace"]
+        if msg_ids:
+            trace = (
+                self.env["mailing.trace"]
+                .sudo()
+                .search(
+                    [("message_id", "in", list(msg_ids)[:32]), ("email", "=ilike", address)],
+                    limit=1,
+                )
+            )
+        mailing = trace.mass_mailing_id
+        if not mailing:
+            return dims
+        dims["mailing_id"] = mailing.id
+        if not bounced_message:
+            dims["mail_server_id"] = mailing.mail_server_id.id or False
+            dims["sender_domain"] = delivery_stats.domain_of(
+                tools.email_normalize(mailing.email_from or "")
+            )
+        return dims

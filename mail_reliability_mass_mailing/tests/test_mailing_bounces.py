@@ -68,6 +68,15 @@ class TestMailingBounces(TestIncomingCase):
         self.feed("postfix_dsn.eml", trace)
         self.assertEqual(trace.trace_status, "bounce")
 
+    def test_hard_bounce_counts_on_the_campaign_row(self):
+        self.registry.enter_test_mode(self.cr)  # after-commit counts run in this transaction
+        self.addCleanup(self.registry.leave_test_mode)
+        self.feed("postfix_dsn.eml", self.make_trace(5))
+        self.env.cr.postcommit.run()
+        row = self.env["mail.delivery.stats"].search([("mailing_id", "=", self.mailing.id)])
+        self.assertEqual((row.recipient_domain, row.hard_bounced), ("remote.test", 1))
+        self.assertEqual(row.sender_domain, "example.com")
+
     @contextlib.contextmanager
     def count_parses(self):
         """Yield a function giving ``(DSN parses, ARF parses)`` so far."""
