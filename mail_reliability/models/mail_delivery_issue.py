@@ -30,7 +30,7 @@ class MailDeliveryIssue(models.Model):
     date = fields.Datetime(readonly=True)
     partner_id = fields.Many2one("res.partner", "Contact", readonly=True)
     email = fields.Char(readonly=True)
-    domain = fields.Char("Domain", readonly=True)
+    domain = fields.Char(readonly=True)
     source = fields.Selection(
         [
             ("notification", "Email to the contact"),
@@ -40,7 +40,7 @@ class MailDeliveryIssue(models.Model):
         readonly=True,
     )
     status = fields.Char(readonly=True)
-    failure_type = fields.Char("Failure Type", readonly=True)
+    failure_type = fields.Char(readonly=True)
     reason = fields.Text(readonly=True)
     subject = fields.Char(readonly=True)
     res_model = fields.Char("Recorded On", readonly=True)

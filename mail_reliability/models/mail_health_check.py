@@ -743,7 +743,10 @@ class MailHealthCheck(models.Model):
         )
         rows = []
         for *values, attempted, hard in groups:
-            row = {name: getattr(value, "id", value) or False for name, value in zip(dims, values)}
+            row = {
+                name: getattr(value, "id", value) or False
+                for name, value in zip(dims, values, strict=False)
+            }
             rows.append((row, {"attempted": attempted, "hard_bounced": hard}))
         return rows
 

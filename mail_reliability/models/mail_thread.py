@@ -43,7 +43,7 @@ from odoo.tools import SQL
 from odoo.tools.mail import decode_message_header, mail_header_msgid_re
 
 from ..tools import auth_results, delivery_stats, dsn, raw_mail
-from ..tools.constants import HARD_FAILURE_TYPES, SPAM_COMPLAINT
+from ..tools.constants import SPAM_COMPLAINT
 from ..tools.send_run import CursorLocal
 
 _logger = logging.getLogger(__name__)

@@ -7,8 +7,7 @@ from datetime import date
 from odoo.tests import BaseCase, TransactionCase, tagged
 from odoo.tools import mute_logger
 
-from .common import SmtpSinkCase
-
+from ..tools import send_run
 from ..tools.delivery_stats import (
     DeliveryCounts,
     bounce_rates,
@@ -16,8 +15,8 @@ from ..tools.delivery_stats import (
     outcome_counters,
     worst,
 )
-from ..tools import send_run
 from ..tools.smtp_status import SmtpVerdict
+from .common import SmtpSinkCase
 
 
 def verdict(failure_type, permanent):
@@ -138,12 +137,18 @@ class TestDeliveryStatsRows(TransactionCase):
 @tagged("mail_reliability", "post_install", "-at_install")
 class TestBounceRates(BaseCase):
     ROWS = [
-        ({"mail_server_id": 1, "recipient_domain": "a.test", "mailing_id": 7},
-         {"attempted": 100, "hard_bounced": 12}),
-        ({"mail_server_id": 1, "recipient_domain": "b.test", "mailing_id": False},
-         {"attempted": 100, "hard_bounced": 2}),
-        ({"mail_server_id": 2, "recipient_domain": "a.test", "mailing_id": False},
-         {"attempted": 10, "hard_bounced": 5}),
+        (
+            {"mail_server_id": 1, "recipient_domain": "a.test", "mailing_id": 7},
+            {"attempted": 100, "hard_bounced": 12},
+        ),
+        (
+            {"mail_server_id": 1, "recipient_domain": "b.test", "mailing_id": False},
+            {"attempted": 100, "hard_bounced": 2},
+        ),
+        (
+            {"mail_server_id": 2, "recipient_domain": "a.test", "mailing_id": False},
+            {"attempted": 10, "hard_bounced": 5},
+        ),
     ]
 
     def test_rate_per_server_above_the_minimum_volume(self):
@@ -268,7 +273,6 @@ class TestBounceRateCheck(TransactionCase):
 
     def _check(self):
         rows = self.env["mail.health.check"]._bounce_rate_rows(30)
-        mine = [row for row in rows if row[0]["mail_server_id"] == self.server.id]
         others = [row for row in rows if row[0]["mail_server_id"] != self.server.id]
         self.assertFalse(others, "the test database already has statistics")
         return self.env["mail.health.check"]._check_bounce_rate({})

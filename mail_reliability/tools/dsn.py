@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.utils import getaddresses
 
+from .constants import SPAM_COMPLAINT
 from .smtp_status import (
     RECIPIENT,
     classify_smtp_error,
@@ -795,7 +796,7 @@ def parse_feedback_report(message):
         return None
 
 
-COMPLAINT_FAILURE_TYPE = ("mail_spam_complaint", "Marked as spam by the recipient")
+COMPLAINT_FAILURE_TYPE = (SPAM_COMPLAINT, "Marked as spam by the recipient")
 # Amazon SES: a complaint rate of 0.1% puts an account under review, 0.5% may pause it.
 COMPLAINT_WARNING = 0.1
 COMPLAINT_CRITICAL = 0.5

@@ -71,11 +71,6 @@ def bounce_rate_status(rate, warning=BOUNCE_WARNING_RATE, error=BOUNCE_ERROR_RAT
     if rate >= warning:
         return WARNING
     return OK
-    if rate >= BOUNCE_ERROR_RATE:
-        return ERROR
-    if rate >= BOUNCE_WARNING_RATE:
-        return WARNING
-    return OK
 
 
 def from_filter_covers(from_filter, email):

@@ -19,13 +19,34 @@ class TestCampaignDeliveryIssues(TransactionCase):
         contact = self.env["mailing.contact"].create({"name": "C", "email": "CLEO@issues-c.test"})
         Trace = self.env["mailing.trace"]
         base = {"mass_mailing_id": mailing.id}
-        Trace.create({**base, "model": "res.partner", "res_id": partner.id,
-                      "email": "cleo@issues-c.test", "trace_status": "bounce"})
-        Trace.create({**base, "model": "mailing.contact", "res_id": contact.id,
-                      "email": "CLEO@issues-c.test", "trace_status": "error",
-                      "failure_type": "mail_smtp_recipient"})
-        Trace.create({**base, "model": "res.partner", "res_id": partner.id,
-                      "email": "cleo@issues-c.test", "trace_status": "sent"})
+        Trace.create(
+            {
+                **base,
+                "model": "res.partner",
+                "res_id": partner.id,
+                "email": "cleo@issues-c.test",
+                "trace_status": "bounce",
+            }
+        )
+        Trace.create(
+            {
+                **base,
+                "model": "mailing.contact",
+                "res_id": contact.id,
+                "email": "CLEO@issues-c.test",
+                "trace_status": "error",
+                "failure_type": "mail_smtp_recipient",
+            }
+        )
+        Trace.create(
+            {
+                **base,
+                "model": "res.partner",
+                "res_id": partner.id,
+                "email": "cleo@issues-c.test",
+                "trace_status": "sent",
+            }
+        )
         self.env.flush_all()
         self.assertEqual(partner.mail_delivery_issue_count, 2)
         issues = self.env["mail.delivery.issue"].search([("partner_id", "=", partner.id)])
