@@ -56,9 +56,10 @@ class IrCron(models.Model):
                 )
 
     @api.model
-    def _mr_trigger(self, xmlid, at=None):
+    def _mr_trigger(self, xmlid, at=None, once=True):
         """``_trigger(at)`` on the cron ``xmlid`` (now if ``at`` is None), unless a
-        pending trigger already covers ``at``; nothing if the cron is gone.
+        pending trigger already covers ``at`` (``once``; ``once=False`` skips that
+        lookup where a duplicate trigger is harmless); nothing if the cron is gone.
 
         Holding back or deferring a batch would otherwise add one identical trigger
         row per mail. A trigger in the minute after ``at`` covers it (Odoo runs
@@ -68,6 +69,9 @@ class IrCron(models.Model):
         if not cron:
             return
         at = at or fields.Datetime.now()
+        if not once:
+            cron.sudo()._trigger(at)
+            return
         self.env["ir.cron.trigger"].flush_model()
         self.env.cr.execute(
             """SELECT 1 FROM ir_cron_trigger

@@ -10,11 +10,14 @@ Email Marketing bridge adds the campaign as a further dimension
 (``_mr_dimensions``).
 
 Counts are summed in memory (``tools.delivery_stats.DeliveryCounts``) and
-written by one ``INSERT ... ON CONFLICT DO UPDATE`` (``_mr_write_counts``):
-concurrent senders on several Odoo servers add to the same row safely.
+written by one ``INSERT ... ON CONFLICT DO UPDATE`` (``_mr_write_counts``) in
+a short READ COMMITTED transaction of their own (``_mr_write_counts_now``):
+concurrent senders on several Odoo servers add to the same row safely, and the
+mail's own transaction never waits on, or conflicts over, a statistics row.
 """
 
 import logging
+import threading
 
 from odoo import api, fields, models
 from odoo.tools import SQL
@@ -23,6 +26,7 @@ from ..tools.delivery_stats import COUNTERS, DeliveryCounts
 
 _logger = logging.getLogger(__name__)
 
+RUN_FLUSH_MAILS = 50  # queue cron: counts written every 50 mails and at the end
 AFTER_COMMIT_KEY = "mail_reliability.delivery_counts"
 
 
@@ -119,26 +123,63 @@ class MailDeliveryStats(models.Model):
         self.invalidate_model()
 
     @api.model
+    def _mr_write_counts_now(self, counts):
+        """Write ``counts`` in a short transaction of their own, READ COMMITTED:
+        senders on several workers and servers add to the same rows without
+        serialization failures (rows are written in key order: no deadlock).
+        In a test thread, a savepoint of the test's transaction."""
+        if not counts:
+            return
+        registry = self.env.registry
+        if getattr(threading.current_thread(), "testing", False) and not registry.in_test_mode():
+            with self.env.cr.savepoint(flush=False):
+                self._mr_write_counts(counts)
+            return
+        with registry.cursor() as cr:
+            if not registry.in_test_mode():
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            env = api.Environment(cr, self.env.uid, dict(self.env.context))
+            env["mail.delivery.stats"].sudo()._mr_write_counts(counts)
+
+    @api.model
+    def _mr_count_in_run(self, run, counted, dims):
+        """Count one mail of a send run that commits each mail (the queue cron):
+        summed on the run, written every ``RUN_FLUSH_MAILS`` mails and when the
+        run ends. A killed process loses at most the counts of those few mails."""
+        if run.delivery_counts is None:
+            run.delivery_counts = DeliveryCounts()
+            run.on_close(self._name, lambda: self._mr_flush_run(run))
+        for counter, addresses in counted:
+            run.delivery_counts.add(addresses, counter, **self._mr_clean_dims(dims))
+        run.delivery_pending += 1
+        if run.delivery_pending >= RUN_FLUSH_MAILS:
+            self._mr_flush_run(run)
+
+    @api.model
+    def _mr_flush_run(self, run):
+        counts, run.delivery_counts = run.delivery_counts, DeliveryCounts()
+        run.delivery_pending = 0
+        try:
+            self._mr_write_counts_now(counts)
+        except Exception:  # the mails are sent; never fail the batch for a count
+            _logger.exception("Delivery statistics not recorded: %s", counts.rows())
+
+    @api.model
     def _mr_count_after_commit(self, recipients, counter, **dims):
-        """Count an outcome that happens outside a sending batch (a bounce that
+        """Count an outcome outside a queue batch (a chatter post, a bounce that
         arrives later): written in its own short transaction once the current one
         commits, so the event and its count stand or fall together and the
         transaction that handles the event runs no extra statement."""
         data = self.env.cr.postcommit.data
         if AFTER_COMMIT_KEY not in data:
             data[AFTER_COMMIT_KEY] = DeliveryCounts()
-            uid, context = self.env.uid, dict(self.env.context)
-            registry = self.env.registry
+            Stats = self.sudo()
 
             def write_counts():
                 counts = data.pop(AFTER_COMMIT_KEY, None)
-                if not counts:
-                    return
                 try:
-                    with registry.cursor() as cr:
-                        env = api.Environment(cr, uid, context)
-                        env["mail.delivery.stats"].sudo()._mr_write_counts(counts)
-                except Exception:  # the event is committed; never fail its sender for a count
+                    Stats._mr_write_counts_now(counts)
+                except Exception:  # the event is committed; never fail it for a count
                     _logger.exception("Delivery statistics not recorded: %s", counts.rows())
 
             self.env.cr.postcommit.add(write_counts)

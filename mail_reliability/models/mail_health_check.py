@@ -649,25 +649,27 @@ class MailHealthCheck(models.Model):
         rows = self._bounce_rate_rows(days=30)
         attempted = sum(counts["attempted"] for _dims, counts in rows)
         hard = sum(counts["hard_bounced"] for _dims, counts in rows)
-        if not attempted:
-            return Finding(OK, _("No email sent in the last 30 days."))
         min_volume = self._int_param("bounce_rate_min_volume", DEFAULT_BOUNCE_MIN_VOLUME)
         warning = self._float_param("bounce_rate_warning", health_rules.BOUNCE_WARNING_RATE)
         error = self._float_param("bounce_rate_error", health_rules.BOUNCE_ERROR_RATE)
         servers = self.env["ir.mail_server"].sudo().with_context(active_test=False)
+        default_server, no_sender = _("Default server"), _("(no sender)")
         rated = [
-            (servers.browse(key).display_name if key else _("Default server"), *rest)
+            (servers.browse(key).display_name if key else default_server, *rest)
             for key, *rest in delivery_stats.bounce_rates(rows, "mail_server_id", min_volume)
         ] + [
-            (key or _("(no sender)"), *rest)
+            (key or no_sender, *rest)
             for key, *rest in delivery_stats.bounce_rates(rows, "sender_domain", min_volume)
         ]
-        finding = _(
-            "Hard bounces: %(hard)s of %(attempted)s recipients in 30 days (%(rate).1f%%).",
-            hard=hard,
-            attempted=attempted,
-            rate=100.0 * hard / attempted,
-        )
+        if attempted:
+            finding = _(
+                "Hard bounces: %(hard)s of %(attempted)s recipients in 30 days (%(rate).1f%%).",
+                hard=hard,
+                attempted=attempted,
+                rate=100.0 * hard / attempted,
+            )
+        else:
+            finding = _("No email sent in the last 30 days.")
         worst_rate = max((item[3] for item in rated), default=None)
         status = health_rules.bounce_rate_status(worst_rate, warning=warning, error=error)
         flagged = [item for item in rated if item[3] >= warning]
@@ -696,7 +698,7 @@ class MailHealthCheck(models.Model):
                             f"{mailings.browse(key).display_name} ({n})" for key, n in campaigns
                         ),
                     )
-        elif not rated:
+        elif attempted and not rated:
             finding += " " + _(
                 "Fewer than %(volume)s recipients per server and sending domain: too few "
                 "to judge.",

@@ -551,10 +551,11 @@ class MailMail(models.Model):
     def _mr_count_delivery(self, run, delivered, refused, verdict):
         """Add this attempt to the delivery statistics (``mail.delivery.stats``).
 
-        The queue cron commits each mail: its counts go in that same transaction, so
-        a killed process neither loses nor doubles them. Other senders (a chatter
-        post, Send Now) count once their transaction commits, in a short one of
-        their own, and run no extra statement before.
+        Written outside the mail's own transaction, so that concurrent senders
+        never conflict on a statistics row: the queue cron (which commits each
+        mail) writes the batch's counts every few mails and when the batch ends;
+        other senders (a chatter post, Send Now) once their transaction commits.
+        Neither runs an extra statement in the mail's transaction.
         """
         counted = delivery_stats.outcome_counters(
             self._mr_recipient_addresses(), delivered, refused, verdict
@@ -564,10 +565,7 @@ class MailMail(models.Model):
         Stats = self.env["mail.delivery.stats"].sudo()
         dims = self._mr_delivery_dims()
         if run is not None and run.each_mail_committed:
-            counts = delivery_stats.DeliveryCounts()
-            for counter, addresses in counted:
-                counts.add(addresses, counter, **Stats._mr_clean_dims(dims))
-            Stats._mr_write_counts(counts)
+            Stats._mr_count_in_run(run, counted, dims)
         else:
             for counter, addresses in counted:
                 Stats._mr_count_after_commit(addresses, counter, **dims)

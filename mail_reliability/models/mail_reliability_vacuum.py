@@ -183,9 +183,7 @@ class MailReliabilityVacuum(models.AbstractModel):
         """Daily: one bounded batch; the retention cron takes over when more is left."""
         deleted, remaining = self._vacuum_run()
         if remaining:
-            cron = self.env.ref(VACUUM_CRON_XMLID, raise_if_not_found=False)
-            if cron:
-                cron.sudo()._trigger()
+            self.env["ir.cron"]._mr_trigger(VACUUM_CRON_XMLID)
         return deleted
 
     @api.model

@@ -229,7 +229,7 @@ class TestDeliveryStatsRecorded(SmtpSinkCase):
         self.assertEqual(row.mail_server_id, self.mail_server)
         self.assertEqual(row.sender_domain, "stats-sender.test")
 
-    def test_counted_in_the_mails_transaction_when_each_mail_commits(self):
+    def test_counted_by_the_batch_when_each_mail_commits(self):
         self._post()
         mails = self.env["mail.mail"].search([("state", "=", "outgoing")])
         with (

@@ -117,6 +117,10 @@ class SendRun:
     # mail.message: ids whose chatter update waits for the end of a failed batch
     # ({id: None}, in the order they came); None: not collecting
     bus_updates: dict | None = None
+    # mail.delivery.stats: counts of a batch that commits each mail, written by the
+    # stats model every few mails and when the run ends (see _mr_count_in_run)
+    delivery_counts: object = None  # DeliveryCounts, once something was counted
+    delivery_pending: int = 0  # mails counted since the last write
     _closers: dict = dataclasses.field(default_factory=dict, repr=False)  # {key: callable}
 
     def outcome(self, message_id):

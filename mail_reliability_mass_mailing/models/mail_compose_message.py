@@ -9,7 +9,7 @@ priority on the SMTP server, and the queue cron is woken at once, so the
 campaign still leaves as soon as possible.
 """
 
-from odoo import api, fields, models
+from odoo import api, models
 
 from odoo.addons.mail_reliability.tools.constants import QUEUE_CRON_XMLID
 
@@ -26,7 +26,5 @@ class MailComposeMessage(models.TransientModel):
     def _action_send_mail_mass_mail(self, res_ids, auto_commit=False):
         mails = super()._action_send_mail_mass_mail(res_ids, auto_commit=auto_commit)
         if self.mass_mailing_id and mails:
-            cron = self.env.ref(QUEUE_CRON_XMLID, raise_if_not_found=False)
-            if cron:
-                cron.sudo()._trigger(fields.Datetime.now())
+            self.env["ir.cron"]._mr_trigger(QUEUE_CRON_XMLID, once=False)
         return mails

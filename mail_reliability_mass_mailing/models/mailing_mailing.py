@@ -181,9 +181,7 @@ class MailingMailing(models.Model):
     def _action_send_mail(self, res_ids=None):
         res = super()._action_send_mail(res_ids=res_ids)
         if any(mailing.mailing_type == "mail" for mailing in self):
-            cron = self.env.ref(QUEUE_CRON_XMLID, raise_if_not_found=False)
-            if cron:
-                cron.sudo()._trigger()
+            self.env["ir.cron"]._mr_trigger(QUEUE_CRON_XMLID, once=False)
         return res
 
     # ------------------------------------------------------------------
@@ -310,6 +308,4 @@ class MailingMailing(models.Model):
 
     @api.model
     def _mr_trigger_queue_cron(self, at=None):
-        cron = self.env.ref(MASS_MAILING_QUEUE_CRON_XMLID, raise_if_not_found=False)
-        if cron:
-            cron.sudo()._trigger(at or fields.Datetime.now())
+        self.env["ir.cron"]._mr_trigger(MASS_MAILING_QUEUE_CRON_XMLID, at=at, once=False)
