@@ -113,15 +113,15 @@ registry.category("web_tour.tours").add("mail_reliability_envelope_details", {
             run: "click",
         },
         {
-            content: "The recipient's explanation",
-            trigger: ".modal .o_mr_failure_explanation:contains(does not exist)",
+            content: "The recipient's details open: its explanation",
+            trigger: "body:not(:has(.modal)) div[name=failure_explanation]:contains(does not exist)",
         },
         {
             content: "The relay's reply and queue id: it left Odoo",
-            trigger: ".modal div[name=smtp_reply]:contains(queued as)",
+            trigger: "div[name=smtp_reply]:contains(queued as)",
         },
         {
-            trigger: ".modal div[name=smtp_queue_id] span:not(:empty)",
+            trigger: "div[name=smtp_queue_id] span:not(:empty)",
         },
     ],
 });
