@@ -163,6 +163,9 @@ class MailHealthCheck(models.Model):
         code = self.code
         if code == "admin_email":
             admin = self.env.ref("base.user_admin")
+            if self.env.user == admin:
+                # the Preferences dialog, as from the user menu
+                return {**admin.action_get(), "res_id": admin.id}
             return {
                 "type": "ir.actions.act_window",
                 "name": _("Administrator preferences"),

@@ -34,6 +34,13 @@ class TestHealthRules(BaseCase):
             (False, True),
             ("admin", True),
             ("@corp.com", True),
+            ("admin@yourcompany.example.com", True),  # Odoo's own demo placeholder
+            ("it@mail.example.net", True),
+            ("admin@corp.test", True),
+            ("admin@host.invalid", True),
+            ("admin@odoo.localhost", True),
+            ("admin@mail.example.company.com", False),
+            ("admin@testing.com", False),
             ("admin@mycompany.com", False),
             ("admin@mycompany.odoo.com", False),
             ("jane@examples.com", False),
@@ -42,6 +49,9 @@ class TestHealthRules(BaseCase):
             with self.subTest(email=email):
                 self.assertEqual(hr.is_placeholder_email(email), placeholder)
         self.assertEqual(hr.suggested_admin_email("corp.com"), "admin@corp.com")
+        # never suggest a placeholder (the demo's alias domain is example.com)
+        self.assertFalse(hr.suggested_admin_email("example.com"))
+        self.assertFalse(hr.suggested_admin_email(False))
 
     def test_queue_interval_and_bounce_rate(self):
         for minutes, status in (

@@ -28,10 +28,10 @@ class TestMailHealthCheck(SmtpSinkCase):
         super().setUpClass()
         cls.dns = DnsPeer().start()
         cls.addClassCleanup(cls.dns.stop)
-        cls.alias_domain = cls.env["mail.alias.domain"].create({"name": "corp.test"})
+        cls.alias_domain = cls.env["mail.alias.domain"].create({"name": "corp-mr.net"})
         cls.env.company.alias_domain_id = cls.alias_domain
         cls.admin = cls.env.ref("base.user_admin")
-        cls.admin.email = "admin@corp.test"
+        cls.admin.email = "admin@corp-mr.net"
         ICP = cls.env["ir.config_parameter"].sudo()
         ICP.set_param("mail_reliability.dns_nameserver", "127.0.0.1")
         ICP.set_param("mail_reliability.dns_port", str(cls.dns.port))
@@ -43,9 +43,9 @@ class TestMailHealthCheck(SmtpSinkCase):
         super().setUp()
         self.dns.reset()
         # a good zone: the sink (127.0.0.1) is authorised, DKIM and DMARC published
-        self.dns.add("corp.test", "TXT", "v=spf1 ip4:127.0.0.0/8 -all")
-        self.dns.add("s1._domainkey.corp.test", "TXT", DKIM_KEY)
-        self.dns.add("_dmarc.corp.test", "TXT", "v=DMARC1; p=quarantine; aspf=s")
+        self.dns.add("corp-mr.net", "TXT", "v=spf1 ip4:127.0.0.0/8 -all")
+        self.dns.add("s1._domainkey.corp-mr.net", "TXT", DKIM_KEY)
+        self.dns.add("_dmarc.corp-mr.net", "TXT", "v=DMARC1; p=quarantine; aspf=s")
         # only the alias domain is a sending domain, unless a test says otherwise
         self.from_addresses = []
         patcher = patch.object(
@@ -76,21 +76,27 @@ class TestMailHealthCheck(SmtpSinkCase):
                 check = self.run_checks()["admin_email"]
                 self.assertEqual(check.status, "error")
                 self.assertIn("placeholder", check.finding)
-                self.assertIn("admin@corp.test", check.fix)
-        action = check.action_open_fix()
+                self.assertIn("admin@corp-mr.net", check.fix)
+        action = check.action_open_fix()  # another administrator: the admin's user form
         self.assertEqual((action["res_model"], action["res_id"]), ("res.users", self.admin.id))
-        self.admin.email = "it@corp.test"
+        self.assertEqual(action["target"], "current")
+        action = check.with_user(self.admin).action_open_fix()  # the admin: Preferences
+        self.assertEqual((action["res_model"], action["res_id"]), ("res.users", self.admin.id))
+        self.assertEqual(action["target"], "new")
+        self.admin.email = "admin@yourcompany.example.com"  # Odoo's demo placeholder
+        self.assertEqual(self.run_checks()["admin_email"].status, "error")
+        self.admin.email = "it@corp-mr.net"
         self.assertEqual(self.run_checks()["admin_email"].status, "ok")
 
     def test_sending_identity(self):
         self.assertEqual(self.run_checks()["identity"].status, "ok")
-        self.mail_server.from_filter = "corp.test"
-        self.from_addresses = ["jane@corp.test", "bob@other.test"]
+        self.mail_server.from_filter = "corp-mr.net"
+        self.from_addresses = ["jane@corp-mr.net", "bob@other.test"]
         check = self.run_checks()["identity"]
         self.assertEqual(check.status, "warning")
         self.assertIn("bob@other.test", check.finding)
-        self.assertNotIn("jane@corp.test", check.finding)
-        self.mail_server.from_filter = "corp.test,other.test"
+        self.assertNotIn("jane@corp-mr.net", check.finding)
+        self.mail_server.from_filter = "corp-mr.net,other.test"
         self.assertEqual(self.run_checks()["identity"].status, "ok")
         self.env.company.alias_domain_id = False
         self.env["mail.alias.domain"].search([]).unlink()
@@ -105,7 +111,7 @@ class TestMailHealthCheck(SmtpSinkCase):
 
     def test_spf_bad(self):
         self.dns.reset()
-        self.dns.add("corp.test", "TXT", "v=spf1 ip4:203.0.113.0/24 -all")
+        self.dns.add("corp-mr.net", "TXT", "v=spf1 ip4:203.0.113.0/24 -all")
         check = self.run_checks()["spf"]
         self.assertEqual(check.status, "error")
         self.assertIn("not authorised", check.finding)
@@ -116,8 +122,8 @@ class TestMailHealthCheck(SmtpSinkCase):
         self.assertIn("no SPF record", check.finding)
 
     def test_spf_by_host_name_and_second_domain(self):
-        self.mail_server.smtp_host = "smtp.corp.test"
-        self.dns.add("smtp.corp.test", "A", "127.0.0.1")
+        self.mail_server.smtp_host = "smtp.corp-mr.net"
+        self.dns.add("smtp.corp-mr.net", "A", "127.0.0.1")
         self.assertEqual(self.run_checks()["spf"].status, "ok")
         # a From domain in use without SPF makes the check red, naming that domain
         self.from_addresses = ["sales@shop.test"]
@@ -129,12 +135,12 @@ class TestMailHealthCheck(SmtpSinkCase):
         """Providers' RFC 7208 macros are evaluated (they used to give a false permerror)."""
         self.dns.reset()
         self.dns.add(
-            "corp.test",
+            "corp-mr.net",
             "TXT",
             "v=spf1 include:%{ir}.%{v}.%{d}.spf.has.pphosted.com "
             "exists:%{i}._spf.mta.salesforce.com -all",
         )
-        self.dns.add("1.0.0.127.in-addr.corp.test.spf.has.pphosted.com", "TXT", "v=spf1 -all")
+        self.dns.add("1.0.0.127.in-addr.corp-mr.net.spf.has.pphosted.com", "TXT", "v=spf1 -all")
         self.dns.add("127.0.0.1._spf.mta.salesforce.com", "A", "127.0.0.2")
         check = self.run_checks()["spf"]
         self.assertEqual(check.status, "ok", check.finding)
@@ -146,11 +152,11 @@ class TestMailHealthCheck(SmtpSinkCase):
 
     def test_dkim_and_dmarc_bad(self):
         self.dns.reset()
-        self.dns.add("corp.test", "TXT", "v=spf1 ip4:127.0.0.1 -all")
-        self.dns.add("_dmarc.corp.test", "TXT", "v=DMARC1; p=none")
+        self.dns.add("corp-mr.net", "TXT", "v=spf1 ip4:127.0.0.1 -all")
+        self.dns.add("_dmarc.corp-mr.net", "TXT", "v=DMARC1; p=none")
         checks = self.run_checks()
         self.assertEqual(checks["dkim"].status, "error")
-        self.assertIn("s1._domainkey.corp.test", checks["dkim"].finding)
+        self.assertIn("s1._domainkey.corp-mr.net", checks["dkim"].finding)
         self.assertEqual(checks["dmarc"].status, "warning")
         self.assertIn("policy none", checks["dmarc"].finding)
         self.env["ir.config_parameter"].set_param("mail_reliability.dkim_selectors", "")
@@ -193,13 +199,13 @@ class TestMailHealthCheck(SmtpSinkCase):
         self.assertIn("last ran", self.run_checks()["queue"].finding)
 
         cron.lastcall = fields.Datetime.now()
-        failed = self.create_outgoing_mail("bob@corp.test")
+        failed = self.create_outgoing_mail("bob@corp-mr.net")
         failed.write({"state": "exception", "failure_type": "mail_smtp_recipient"})
         check = self.run_checks()["queue"]
         self.assertEqual(check.status, "warning")
         self.assertIn("Recipient address rejected: 1", check.finding)
 
-        old = self.create_outgoing_mail("ann@corp.test")
+        old = self.create_outgoing_mail("ann@corp-mr.net")
         self.env.cr.execute(
             "UPDATE mail_mail SET create_date = %s, scheduled_date = NULL WHERE id = %s",
             (fields.Datetime.now() - timedelta(hours=30), old.id),
@@ -253,8 +259,8 @@ class TestMailHealthCheck(SmtpSinkCase):
 
         def count(attempted, hard):
             counts = DeliveryCounts()
-            counts.add([f"u{i}@corp.test" for i in range(attempted)], "attempted")
-            counts.add([f"u{i}@corp.test" for i in range(hard)], "hard_bounced")
+            counts.add([f"u{i}@corp-mr.net" for i in range(attempted)], "attempted")
+            counts.add([f"u{i}@corp-mr.net" for i in range(hard)], "hard_bounced")
             Stats._mr_write_counts(counts)
 
         self.assertEqual(self.run_checks()["bounce_rate"].status, "ok")
@@ -294,7 +300,7 @@ class TestMailHealthCheck(SmtpSinkCase):
         self.assertEqual(len(listed), 4)
 
     def test_cron_notifies_admins_when_red(self):
-        self.admin.email = "admin@corp.test"
+        self.admin.email = "admin@corp-mr.net"
         self.Check._cron_run_checks()
         self.admin.email = "admin@example.com"
         Message = self.env["mail.message"]

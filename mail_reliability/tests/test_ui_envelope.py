@@ -11,6 +11,7 @@ from odoo.tools import mute_logger
 
 from .common import real_smtp
 from .peers import SmtpSink
+from .test_dsn import load_bounce
 from .test_resend_wizard import POLICY_REPLY
 
 
@@ -117,3 +118,24 @@ class TestUiEnvelope(HttpCase):
         self.assertEqual(notif.mail_mail_id.retry_count, 1)
         self.assertFalse(message.has_error)
         self._run_tour(record, "mail_reliability_envelope_retrying")
+
+    def test_envelope_error_details_of_a_bounce(self):
+        """Accepted by the relay, bounced later: "See Error Details" shows the
+        explanation and the relay's queue id, to look the mail up at the provider."""
+        alias_domain = self.env["mail.alias.domain"].search([("name", "=", "example.com")])
+        if not alias_domain:
+            alias_domain = self.env["mail.alias.domain"].create(
+                {"name": "example.com", "bounce_alias": "bounce", "catchall_alias": "catchall"}
+            )
+        self.env.company.alias_domain_id = alias_domain
+        dora = self.env["res.partner"].create({"name": "Dora", "email": "dora@example.com"})
+        record, message = self._post(self.alice | dora)
+        (delivery,) = self.sink.deliveries_to("dora@example.com")
+        notif = message.notification_ids.filtered(lambda n: n.res_partner_id == dora)
+        self.assertEqual(notif.smtp_queue_id, delivery.queue_id)
+        raw = load_bounce(
+            "postfix_dsn.eml", recipient="dora@example.com", message_id=message.message_id
+        )
+        self.env["mail.thread"].message_process(None, raw)
+        self.assertEqual(notif.notification_status, "bounce")
+        self._run_tour(record, "mail_reliability_envelope_details")

@@ -33,8 +33,12 @@ BOUNCE_ERROR_RATE = 10.0  # percent: sending is paused
 MIN_QUEUE_INTERVAL = 5  # minutes
 MAX_QUEUE_INTERVAL = 60  # minutes
 
+# Names reserved for documentation and tests (RFC 2606, RFC 6761: example.com/.net/.org
+# and their subdomains, the example, test, invalid and localhost top-level domains),
+# mDNS/host-local names, and single labels (no dot: "odoo", "localhost").
 _PLACEHOLDER_DOMAINS = re.compile(
-    r"^(example(\.[a-z0-9-]+)+|localhost(\.localdomain)?|[^.]+|.*\.(local|localdomain|invalid|example))$"
+    r"^([^.]+|example(\.[a-z0-9-]+)+"
+    r"|(.+\.)?(example\.(com|net|org)|example|test|invalid|localhost|local|localdomain))$"
 )
 
 
@@ -50,7 +54,9 @@ def is_placeholder_email(email):
 
 
 def suggested_admin_email(alias_domain):
-    return f"admin@{alias_domain}" if alias_domain else False
+    """``admin@<alias domain>``, unless that would be a placeholder too (False)."""
+    suggestion = f"admin@{alias_domain}" if alias_domain else False
+    return suggestion if suggestion and not is_placeholder_email(suggestion) else False
 
 
 def queue_interval_status(minutes):

@@ -94,3 +94,35 @@ registry.category("web_tour.tours").add("mail_reliability_envelope_retrying", {
         },
     ],
 });
+
+/** Bounced after the relay accepted it: "See Error Details" -> explanation and queue id. */
+registry.category("web_tour.tours").add("mail_reliability_envelope_details", {
+    steps: () => [
+        {
+            content: "The recipient bounced: the envelope is red",
+            trigger: `.o-mail-Message:contains(Your order) ${RED_ENVELOPE}`,
+            run: "click",
+        },
+        {
+            content: "The bounced recipient is listed with name and address",
+            trigger: ".modal .o_data_row:contains(Dora):contains(dora@example.com)",
+        },
+        {
+            content: "See Error Details",
+            trigger: ".modal .o_data_row:contains(Dora) button[name=action_open_resend_partner]",
+            run: "click",
+        },
+        {
+            content: "The recipient's details open: its explanation",
+            trigger: "body:not(:has(.modal)) div[name=failure_explanation]:contains(does not exist)",
+        },
+        {
+            content: "The relay's reply and queue id: it left Odoo",
+            trigger: "div[name=smtp_reply]:contains(queued as)",
+        },
+        {
+            trigger: "div[name=smtp_queue_id] span:not(:empty)",
+        },
+    ],
+});
+
