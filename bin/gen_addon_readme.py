@@ -40,6 +40,10 @@ def md_to_rst(text):
             fence = line.strip()[3:].strip() or "text"
             out.extend(["", f".. code-block:: {fence}", ""])
             continue
+        image = re.match(r"^!\[([^\]]*)\]\(([^)\s]+)\)\s*$", line.strip())
+        if image:  # a screenshot on a line of its own
+            out.extend(["", f".. image:: {image.group(2)}", f"   :alt: {image.group(1)}", ""])
+            continue
         match = re.match(r"^(#{1,6})\s+(.*)$", line)
         if match:
             title = inline_md(match.group(2).strip())

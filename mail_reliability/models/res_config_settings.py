@@ -47,8 +47,9 @@ class ResConfigSettings(models.TransientModel):
         help="Minutes between two runs of 'Mail: Email Queue Manager'. "
         "Lowest 5 minutes, recommended 15; Odoo's default is 60.",
     )
+    # A default, not a compute: the settings form's onchange left a compute at 0.
     mail_queue_interval_recommended = fields.Integer(
-        compute="_compute_mail_queue_interval_recommended"
+        default=RECOMMENDED_INTERVAL_MINUTES, readonly=True
     )
     mail_reliability_vacuum_sent_days = fields.Integer(
         "Keep Sent Emails (days)",
@@ -124,9 +125,6 @@ class ResConfigSettings(models.TransientModel):
         "rotated copies by the log search and the support bundle. No other file is read.",
     )
     mr_health_summary = fields.Char("Email Health", compute="_compute_mr_health_summary")
-
-    def _compute_mail_queue_interval_recommended(self):
-        self.mail_queue_interval_recommended = RECOMMENDED_INTERVAL_MINUTES
 
     @api.depends("mr_daily_limit")
     def _compute_mr_quota(self):
