@@ -15,11 +15,13 @@ from ..tools.smtp_status import (
     FAILURE_TYPES,
     OTHER_EXPLANATIONS,
     REASONS,
+    SILENT_EXPLANATION,
     SmtpVerdict,
     classify_exception,
     classify_refused_recipients,
     classify_smtp_error,
     explain_failure,
+    is_silent_failure,
 )
 
 TEMP = "mail_smtp_temporary"
@@ -728,6 +730,16 @@ class TestSmtpStatus(BaseCase):
             explain_failure(GNRC, 0, False, "Connection refused"), render(REASONS["generic"][2])
         )
         self.assertEqual(explain_failure(SIZE, 0, False, False), render(REASONS["too_big"][2]))
+        # No server said anything (the seed's "No error populated"): most often SPF/DKIM.
+        silent = render(SILENT_EXPLANATION)
+        self.assertIn("SPF or DKIM", silent)
+        self.assertEqual(explain_failure(GNRC, 0, False, False), silent)
+        self.assertEqual(explain_failure("unknown", 0, False, "Mail Delivery Failed"), silent)
+        self.assertTrue(is_silent_failure(GNRC, 0, False, "Mail delivery failed via SMTP server"))
+        self.assertFalse(is_silent_failure(GNRC, 550, False, "550 Rejected"))
+        self.assertFalse(is_silent_failure(GNRC, 0, False, "554 5.7.1 Relay access denied"))
+        self.assertFalse(is_silent_failure(RCPT, 0, False, False))
+        self.assertNotEqual(explain_failure(GNRC, 550, False, "550 Rejected"), silent)
         # Odoo's own failure types get a text too.
         for failure_type in (
             "mail_email_invalid",

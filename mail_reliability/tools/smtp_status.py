@@ -348,6 +348,14 @@ OTHER_EXPLANATIONS = {
     ),
 }
 
+# No mail server said anything (the seed's "No error populated"): most often SPF or DKIM.
+SILENT_EXPLANATION = _lt(
+    "Sending failed without a reply from any mail server, so there is no error code to go "
+    "by. Most often this is the sending domain's SPF or DKIM setup: the outgoing server "
+    "drops mail it is not allowed to send for that domain. Run the SPF and DKIM checks in "
+    "Email Health, and check that your notification settings fit how you use email."
+)
+
 # Not an SMTP reply: the database's own daily sending limit (see tools/quota_window.py).
 QUOTA_FAILURE_TYPE = (QUOTA, "Daily limit reached")
 
@@ -706,11 +714,28 @@ def _classify_known_exception(exc):
     return None
 
 
+def is_silent_failure(failure_type, smtp_code=None, smtp_status=None, failure_reason=None):
+    """A failure no mail server explained: Odoo's generic or unknown type with no
+    SMTP reply code or enhanced status in the stored fields or the reason."""
+    if failure_type not in (GENERIC, "unknown"):
+        return False
+    text = _text(failure_reason or "")
+    code = _valid_code(smtp_code) or parse_basic_code(text)
+    status = smtp_status or parse_enhanced_status(text)
+    return (
+        code is None
+        and not status
+        and (failure_type == "unknown" or _reason_for(None, None, text) == "generic")
+    )
+
+
 def explain_failure(failure_type, smtp_code=None, smtp_status=None, failure_reason=None, lang=None):
     """Plain-language explanation for a stored failure (fields may be False/0/None),
     in ``lang`` (the reader's language; English when empty)."""
     if not failure_type:
         return ""
+    if is_silent_failure(failure_type, smtp_code, smtp_status, failure_reason):
+        return render(SILENT_EXPLANATION, lang)
     if failure_type not in FAILURE_TYPES and failure_type != GENERIC:
         return render(OTHER_EXPLANATIONS.get(failure_type, OTHER_EXPLANATIONS["unknown"]), lang)
     text = _text(failure_reason or "")

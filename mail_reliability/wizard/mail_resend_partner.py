@@ -11,6 +11,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 from ..tools.constants import HARD_FAILURE_TYPES
+from ..tools.smtp_status import is_silent_failure
 
 
 class MailResendPartner(models.TransientModel):
@@ -29,11 +30,30 @@ class MailResendPartner(models.TransientModel):
     failed_email = fields.Char(
         "Failed Address", readonly=True, help="The address the failed attempt was sent to"
     )
+    silent_failure = fields.Boolean(
+        compute="_compute_silent_failure",
+        help="No mail server explained the failure: the health checks (SPF, DKIM) may",
+    )
     skip_reason = fields.Char(
         "Not Retried Because",
         compute="_compute_skip_reason",
         help="Why this recipient is not retried by default",
     )
+
+    @api.depends("notification_id")
+    def _compute_silent_failure(self):
+        for line in self:
+            notification = line.notification_id
+            line.silent_failure = is_silent_failure(
+                notification.failure_type,
+                notification.smtp_code,
+                notification.smtp_status,
+                notification.failure_reason,
+            )
+
+    def action_open_email_health(self):
+        """The Email Health dashboard, where SPF and DKIM are checked (administrators)."""
+        return self.env["mail.health.check"].action_open_dashboard()
 
     @api.depends("notification_id", "email", "failed_email")
     def _compute_skip_reason(self):
