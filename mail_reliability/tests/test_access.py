@@ -150,6 +150,18 @@ class TestAccess(HttpCase):
             return Model.create({"reason": "no_route", "message_id": "<access@test>"})
         if model_name == "mail.bounce.report":
             return Model.create({"email": "access@remote.test", "kind": "soft"})
+        if model_name == "mail.resend.partner":
+            partner = self.env["res.partner"].create({"name": "A", "email": "access@remote.test"})
+            notification = self.env["mail.notification"].create(
+                {
+                    "mail_message_id": self.mail.mail_message_id.id,
+                    "res_partner_id": partner.id,
+                    "notification_type": "email",
+                    "notification_status": "exception",
+                    "failure_type": "mail_smtp",
+                }
+            )
+            return Model.create({"notification_id": notification.id, "partner_id": partner.id})
         if model_name == "mail.delivery.stats":
             counts = DeliveryCounts()
             counts.add(["access@remote.test"], "attempted")
