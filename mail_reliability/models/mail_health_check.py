@@ -741,7 +741,7 @@ class MailHealthCheck(models.Model):
     def _bounce_rate_rows(self, days):
         """[(dims, counts)] of the delivery statistics of the last ``days`` days."""
         Stats = self.env["mail.delivery.stats"].sudo()
-        dims = [name for name in Stats._mr_dimensions()]
+        dims = list(Stats._mr_dimensions())
         since = fields.Date.today() - timedelta(days=days - 1)
         groups = Stats._read_group(
             [("date", ">=", since)], dims, ["attempted:sum", "hard_bounced:sum"]
@@ -757,10 +757,8 @@ class MailHealthCheck(models.Model):
 
     @api.model
     def _int_param(self, key, default):
-        try:
-            return max(0, int(self._param(key) or default))
-        except ValueError:
-            return default
+        """A whole-number parameter (``mail.thread._mr_int_param`` reads it), at least 0."""
+        return max(0, self.env["mail.thread"]._mr_int_param(PARAM % key, default))
 
     @api.model
     def _float_param(self, key, default):

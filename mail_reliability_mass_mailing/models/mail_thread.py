@@ -82,7 +82,7 @@ class MailThread(models.AbstractModel):
                 self.env["mailing.trace"]
                 .sudo()
                 .search(
-                    [("message_id", "in", list(msg_ids)[:32]), ("email", "=ilike", address)],
+                    [("message_id", "in", list(msg_ids)[:32]), ("email", "=", address.lower())],
                     limit=1,
                 )
             )
