@@ -595,6 +595,10 @@ class MailMail(models.Model):
             return
         first = next(iter(replies.values()))
         self.sudo().write({"smtp_reply": first, "smtp_queue_id": parse_queue_id(first)})
+        if not self.is_notification:
+            # Only notification mails have notifications (stock's own post-processing
+            # searches them on the same condition): no query for the others.
+            return
         for notification in self._mr_open_notifications():
             reply = replies.get((notification.res_partner_id.email_normalized or "").lower())
             if reply:
