@@ -3,7 +3,6 @@
 """ "Did it leave Odoo?": the relay's reply and queue id, per recipient (real SMTP sink)."""
 
 from odoo.tests import tagged
-from odoo.tools import mute_logger
 
 from .common import SmtpSinkCase
 
@@ -19,10 +18,6 @@ class TestRelayReply(SmtpSinkCase):
         cls.carl = cls.env["res.partner"].create(
             {"name": "Carl", "email": "unknown-carl@example.com"}
         )
-
-    def _run_queue(self):
-        with self.real_smtp(), mute_logger("odoo.addons.mail.models.mail_mail"):
-            self.env["mail.mail"].process_email_queue()
 
     def test_queue_id_per_recipient(self):
         message = self.record.with_context(mail_notify_force_send=False).message_post(
