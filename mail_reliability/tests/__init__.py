@@ -44,3 +44,4 @@ from . import test_fuzz_controllers
 from . import test_delivery_stats
 from . import test_delivery_issue
 from . import test_i18n
+from . import test_common
