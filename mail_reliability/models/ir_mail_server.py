@@ -325,11 +325,12 @@ class IrMailServer(models.Model):
 
     def _mr_refusals(self, refused, server):
         """{address: verdict} for smtplib's {address: (code, reply)}, naming the server."""
-        translate = self.env._  # a comprehension has no frame _() can read the language from
+        # a comprehension has no frame odoo._() can read the language from: the env's own
+        _ = self.env._
         return {
             address.lower(): dataclasses.replace(
                 verdict,
-                message=translate(
+                message=_(
                     "SMTP server '%(server)s' refused %(address)s: %(reply)s",
                     server=server,
                     address=address,

@@ -15,6 +15,7 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from odoo import _, api, fields, models, tools
+from odoo.exceptions import UserError
 
 from ..tools import delivery_stats, dns_checks, health_rules, provider_limits
 from ..tools.constants import QUEUE_CRON_XMLID
@@ -25,7 +26,7 @@ from .ir_cron import MINUTES_PER_UNIT
 _logger = logging.getLogger(__name__)
 
 CHECKS = (
-    # code, sequence, name
+    # code, sequence, label (the name shown: a selection label, translated when read)
     ("admin_email", 10, "Admin email address"),
     ("identity", 20, "Sending identity"),
     ("spf", 30, "SPF"),
@@ -48,7 +49,9 @@ class MailHealthCheck(models.Model):
     _order = "sequence, id"
 
     code = fields.Selection([(c, n) for c, _s, n in CHECKS], required=True, readonly=True)
-    name = fields.Char(required=True, readonly=True, translate=True)
+    # The name is the label of the code, in the reader's language (selection labels
+    # are translated terms): nothing English is stored, rows of any age read the same.
+    name = fields.Char(compute="_compute_name", search="_search_name")
     sequence = fields.Integer(default=10)
     status = fields.Selection(STATUS_SELECTION, readonly=True, copy=False)
     previous_status = fields.Selection(STATUS_SELECTION, readonly=True, copy=False)
@@ -59,6 +62,29 @@ class MailHealthCheck(models.Model):
     has_fix_action = fields.Boolean(compute="_compute_has_fix_action")
 
     _sql_constraints = [("code_uniq", "unique(code)", "There is one row per check.")]
+
+    @api.depends("code")
+    @api.depends_context("lang")
+    def _compute_name(self):
+        labels = dict(self._fields["code"]._description_selection(self.env))
+        for check in self:
+            check.name = labels.get(check.code, check.code or "")
+
+    def _search_name(self, operator, value):
+        """Search the translated names: the codes whose label matches."""
+        labels = dict(self._fields["code"]._description_selection(self.env))
+        values = [value] if isinstance(value, str) else list(value or [])
+        if operator in ("ilike", "not ilike"):
+            needles = [str(v).lower() for v in values]
+            codes = [c for c, label in labels.items() if any(n in label.lower() for n in needles)]
+        elif operator in ("=", "!=", "in", "not in"):
+            codes = [c for c, label in labels.items() if label in values]
+        else:
+            raise UserError(
+                self.env._("Unsupported search on the check name: %(operator)s", operator=operator)
+            )
+        negative = operator in ("not ilike", "!=", "not in")
+        return [("code", "not in" if negative else "in", codes)]
 
     def _compute_has_fix_action(self):
         for check in self:
@@ -95,8 +121,8 @@ class MailHealthCheck(models.Model):
     def _ensure_rows(self):
         existing = set(self.sudo().search([]).mapped("code"))
         missing = [
-            {"code": code, "sequence": sequence, "name": name}
-            for code, sequence, name in CHECKS
+            {"code": code, "sequence": sequence}
+            for code, sequence, _label in CHECKS
             if code not in existing
         ]
         if missing:
@@ -145,7 +171,7 @@ class MailHealthCheck(models.Model):
                 _(
                     "The check failed: %(exception)s%(message)s",
                     exception=type(exc).__name__,
-                    message=f": {message}" if message else "",
+                    message=": " + message if message else "",
                 ),
                 _(
                     "The server log holds the details (search it for 'Email health check "
@@ -679,7 +705,7 @@ class MailHealthCheck(models.Model):
         if flagged:
             finding += " " + _(
                 "Above %(warning)s%%: %(list)s.",
-                warning=f"{warning:g}",
+                warning=format(warning, "g"),
                 list=", ".join(
                     f"{name} {rate:.1f}% ({bounced}/{sent})"
                     for name, sent, bounced, rate in flagged[:4]
@@ -732,8 +758,8 @@ class MailHealthCheck(models.Model):
                 "Above %(warning)s%% providers review the sender, above %(error)s%% they block "
                 "it. Clean the mailing lists (blacklist addresses that bounce) and look at "
                 "Email Health > Problems by Domain.",
-                warning=f"{warning:g}",
-                error=f"{error:g}",
+                warning=format(warning, "g"),
+                error=format(error, "g"),
             ),
         )
 

@@ -338,7 +338,7 @@ class MailThread(models.AbstractModel):
     def _mr_bounce_refusal(self, message, email_from, bounce_to):
         """Why no automatic answer may go to the sender of ``message`` (or ``""``)."""
         try:
-            auto = dsn.auto_message_reason(message)
+            auto = dsn.auto_message_reason(message, lang=self.env.lang)
         except Exception:  # a message too broken to judge gets no answer
             return _("the message headers could not be read")
         if auto:
@@ -430,7 +430,9 @@ class MailThread(models.AbstractModel):
             values = [str(v) for v in message.get_all("Authentication-Results") or ()]
         except Exception:  # undecodable header: not authenticated
             values = []
-        trusted, why = auth_results.sender_verdict(values, authserv_ids, from_address)
+        trusted, why = auth_results.sender_verdict(
+            values, authserv_ids, from_address, lang=self.env.lang
+        )
         if not trusted:
             return _(
                 "the sender %(address)s is not a known contact and was not authenticated "
@@ -688,7 +690,7 @@ class MailThread(models.AbstractModel):
                     "original_recipient": recipient.original_recipient or False,
                     "kind": recipient.kind,
                     "status": recipient.status or False,
-                    "diagnostic": recipient.reason[:2000],
+                    "diagnostic": recipient.reason_text(self.env.lang)[:2000],
                     "counted": recipient.kind == dsn.HARD,
                     "blacklisted": recipient.recipient in blacklisted,
                 }
@@ -868,7 +870,7 @@ class MailThread(models.AbstractModel):
             {
                 "notification_status": "bounce",
                 "failure_type": recipient.failure_type if recipient.permanent else "mail_bounce",
-                "failure_reason": recipient.reason,
+                "failure_reason": recipient.reason_text(self.env.lang),
                 "smtp_code": recipient.smtp_code or 0,
                 "smtp_status": recipient.status or False,
                 "delivery_warning": False,
@@ -887,7 +889,7 @@ class MailThread(models.AbstractModel):
             {
                 "delivery_warning": _(
                     "Delivery delayed, the recipient's server keeps trying: %(reason)s",
-                    reason=recipient.reason,
+                    reason=recipient.reason_text(self.env.lang),
                 ),
                 "delivery_warning_date": fields.Datetime.now(),
                 "smtp_status": recipient.status or False,

@@ -43,3 +43,5 @@ from . import test_fuzz_outgoing
 from . import test_fuzz_controllers
 from . import test_delivery_stats
 from . import test_delivery_issue
+from . import test_i18n
+from . import test_common

@@ -28,6 +28,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import email_normalize, mute_logger
 
+from .common import create_pop3_server
 from .peers import Pop3Sink
 from .test_dsn import load_bounce
 from .test_mail_incoming import TestIncomingCase
@@ -267,24 +268,11 @@ class TestBadInputSoak(TestIncomingCase):
             ),
         )
 
-    def run_queue(self):
-        """Run the queue as its cron does; a crash of the run fails the test."""
-        handler = _ListHandler()
-        queue_logger = logging.getLogger("odoo.addons.mail.models.mail_mail")
-        queue_logger.addHandler(handler)
-        try:
-            with self.real_smtp(), mute_logger(*QUIET_LOGGERS):
-                self.env["mail.mail"].process_email_queue()
-        finally:
-            queue_logger.removeHandler(handler)
-        crashed = [r for r in handler.records if "Failed processing mail queue" in r.getMessage()]
-        self.assertFalse(crashed, "the queue run itself must never crash")
-
     def assert_good_mail_still_delivered(self, tag):
         good = self.create_outgoing_mail(
             f"good-{tag}@example.com", subject=f"Good mail after {tag}", auto_delete=False
         )
-        self.run_queue()
+        self._run_queue(*QUIET_LOGGERS, check_crash=True)
         self.assertEqual(good.state, "sent", f"a good mail queued after {tag} is sent")
         self.assertEqual(len(self.sink.deliveries_to(f"good-{tag}@example.com")), 1)
 
@@ -324,7 +312,7 @@ class TestBadInputSoak(TestIncomingCase):
 
     def run_and_judge(self, category, pending):
         """Run the queue once, then judge each created ``(label, mail)``."""
-        self.run_queue()
+        self._run_queue(*QUIET_LOGGERS, check_crash=True)
         for label, mail in pending:
             self.judge_mail(category, label, mail)
 
@@ -476,17 +464,7 @@ class TestBadInputSoak(TestIncomingCase):
         pop3 = Pop3Sink().start()
         self.addCleanup(pop3.stop)
         pop3.mailbox = [raw for _label, raw in inputs]
-        self.env["fetchmail.server"].create(
-            {
-                "name": "Soak POP3",
-                "server_type": "pop",
-                "server": pop3.host,
-                "port": pop3.port,
-                "user": "odoo",
-                "password": "soak-pop3",
-                "state": "done",
-            }
-        )
+        create_pop3_server(self.env, pop3, name="Soak POP3", password="soak-pop3")
         rejections = Rejection.search_count([])
         # fetchmail commits after each message; the test transaction must not.
         with (

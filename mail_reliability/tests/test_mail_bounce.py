@@ -10,6 +10,7 @@ from unittest.mock import patch
 from odoo.tests import tagged
 
 from ..tools import dsn
+from .common import create_pop3_server
 from .peers import Pop3Sink
 from .test_dsn import load_bounce, load_real
 from .test_mail_incoming import THREAD_LOGGER, TestBounceParsing, TestIncomingCase
@@ -198,17 +199,7 @@ class TestBounceFetchmail(TestIncomingCase):
             arf_for(message.message_id, "bob@remote.test"),
             auto_reply_to(self.bounce_address),
         ]
-        server = self.env["fetchmail.server"].create(
-            {
-                "name": "Bounce POP3",
-                "server_type": "pop",
-                "server": pop3.host,
-                "port": pop3.port,
-                "user": "bounce",
-                "password": "secret",
-                "state": "done",
-            }
-        )
+        server = create_pop3_server(self.env, pop3, name="Bounce POP3", user="bounce")
         with patch.object(self.env.cr, "commit", lambda: None), self.real_smtp():
             server.fetch_mail()
         self.assertEqual(pop3.mailbox, [], "every message was taken off the server")

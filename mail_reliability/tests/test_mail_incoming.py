@@ -13,7 +13,7 @@ from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
-from .common import SmtpSinkCase
+from .common import SmtpSinkCase, create_pop3_server
 from .peers import Pop3Sink
 from .test_dsn import load_bounce
 
@@ -532,17 +532,7 @@ class TestFetchmailNeverCrashes(TestIncomingCase):
             b"Message-Id: <truncated@customer.test>\r\n"
             b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: te',
         ]
-        server = self.env["fetchmail.server"].create(
-            {
-                "name": "Loopback POP3",
-                "server_type": "pop",
-                "server": pop3.host,
-                "port": pop3.port,
-                "user": "odoo",
-                "password": "secret",
-                "state": "done",
-            }
-        )
+        server = create_pop3_server(self.env, pop3)
         # fetchmail commits after each message; the test transaction must not.
         with patch.object(self.env.cr, "commit", lambda: None), self.real_smtp():
             server.fetch_mail()

@@ -21,6 +21,7 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..tools import raw_mail
+from .common import create_pop3_server
 from .peers import Pop3Sink
 from .test_mail_incoming import TestIncomingCase, make_mail
 
@@ -301,17 +302,8 @@ class TestConcurrencyErrorsPropagate(AbuseCase):
             make_mail(subject="Locked", msgid="<locked@customer.test>"),
             make_mail(subject="Free", msgid="<free@customer.test>"),
         ]
-        server = self.env["fetchmail.server"].create(
-            {
-                "name": "Loopback POP3",
-                "server_type": "pop",
-                "server": pop3.host,
-                "port": pop3.port,
-                "user": "odoo",
-                "password": "secret",
-                "state": "done",
-                "object_id": self.env["ir.model"]._get_id("res.partner"),
-            }
+        server = create_pop3_server(
+            self.env, pop3, object_id=self.env["ir.model"]._get_id("res.partner")
         )
         other = self.hold_lock()
         # fetchmail commits after each message; the test transaction must not.
@@ -403,17 +395,7 @@ class TestRejectionIdentityAndSize(AbuseCase):
         self.addCleanup(pop3.stop)
         raw = make_mail(subject="Delivered twice")
         pop3.mailbox = [raw, raw, make_mail(subject="Reused id", body="other text")]
-        server = self.env["fetchmail.server"].create(
-            {
-                "name": "Loopback POP3",
-                "server_type": "pop",
-                "server": pop3.host,
-                "port": pop3.port,
-                "user": "odoo",
-                "password": "secret",
-                "state": "done",
-            }
-        )
+        server = create_pop3_server(self.env, pop3)
         with (
             patch.object(self.env.cr, "commit", lambda: None),
             self.real_smtp(),

@@ -31,14 +31,6 @@ class TestOutgoingOutcomes(SmtpSinkCase):
         cls.alice = cls.env["res.partner"].create({"name": "Alice", "email": "alice@example.com"})
         cls.bob = cls.env["res.partner"].create({"name": "Bob", "email": "unknown-bob@example.com"})
 
-    def _run_queue(self):
-        with self.real_smtp(), mute_logger("odoo.addons.mail.models.mail_mail"):
-            self.env["mail.mail"].process_email_queue()
-
-    def _queue_cron_triggers(self):
-        cron = self.env.ref("mail.ir_cron_mail_scheduler_action")
-        return self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
-
     def test_greylisted_mail_is_deferred_then_delivered(self):
         mail = self.create_outgoing_mail("greylisted-ann@example.com", auto_delete=False)
         before = fields.Datetime.now()
@@ -356,8 +348,7 @@ class TestRetryWizard(SmtpSinkCase):
             "toobig@other.example",
         ):
             mails |= self.create_outgoing_mail(address, auto_delete=False)
-        with self.real_smtp(), mute_logger("odoo.addons.mail.models.mail_mail"):
-            self.env["mail.mail"].process_email_queue()
+        self._run_queue()
         self.assertEqual(set(mails.mapped("state")), {"exception"})
         Wizard = self.env["mail.mail.retry.wizard"]
         by_domain = Wizard.create({"recipient_domain": "gmail.example"})

@@ -40,10 +40,6 @@ class TestDailyLimit(SmtpSinkCase):
         self.params.set_param("mail_reliability.quota_timezone", "UTC")
         self.Usage = self.env["mail.quota.usage"]
 
-    def _run_queue(self):
-        with self.real_smtp(), mute_logger(*QUIET):
-            self.env["mail.mail"].process_email_queue()
-
     def _mails(self, count, prefix="q", **values):
         return self.env["mail.mail"].browse(
             [
@@ -57,7 +53,7 @@ class TestDailyLimit(SmtpSinkCase):
     def test_limit_holds_back_then_resumes_next_day(self):
         with freeze_time(NOW):
             mails = self._mails(5)
-            self._run_queue()
+            self._run_queue(*QUIET)
             sent = mails.filtered(lambda m: m.state == "sent")
             held = mails - sent
             self.assertEqual(len(sent), 3)
@@ -76,7 +72,7 @@ class TestDailyLimit(SmtpSinkCase):
             )
             # Retry before the reset: the same result, not a send.
             held[0].action_retry()
-            self._run_queue()
+            self._run_queue(*QUIET)
             self.assertEqual(held[0].failure_type, "mail_quota")
             self.assertEqual(len(self.sink.deliveries), 3)
             # The reset cron does nothing before the reset.
@@ -84,7 +80,7 @@ class TestDailyLimit(SmtpSinkCase):
         with freeze_time(NOW + timedelta(days=1)):
             self.assertEqual(self.Usage._cron_requeue_quota_held(), 2)
             self.assertEqual(set(held.mapped("state")), {"outgoing"})
-            self._run_queue()
+            self._run_queue(*QUIET)
             self.assertEqual(set(held.mapped("state")), {"sent"})
             self.assertEqual(len(self.sink.deliveries), 5, "every mail delivered exactly once")
             self.assertEqual(self.Usage._usage_today()[0], 2)
@@ -107,7 +103,7 @@ class TestDailyLimit(SmtpSinkCase):
             message_type="comment",
             subtype_xmlid="mail.mt_comment",
         )
-        self._run_queue()
+        self._run_queue(*QUIET)
         statuses = sorted(message.notification_ids.mapped("notification_status"))
         self.assertEqual(statuses, ["exception", "sent"])
         held = message.notification_ids.filtered(lambda n: n.notification_status == "exception")
@@ -119,12 +115,12 @@ class TestDailyLimit(SmtpSinkCase):
         self.params.set_param("mail_reliability.daily_limit", "1")
         self.mail_server.write({"use_database_quota": False})
         self._mails(3, prefix="ext")
-        self._run_queue()
+        self._run_queue(*QUIET)
         self.assertEqual(len(self.sink.deliveries), 3, "external server: database limit ignored")
         self.assertEqual(self.Usage._usage_today()[0], 0)
         self.mail_server.write({"daily_limit": 2})
         mails = self._mails(3, prefix="own")
-        self._run_queue()
+        self._run_queue(*QUIET)
         self.assertEqual(len(self.sink.deliveries), 5)
         held = mails.filtered(lambda m: m.state == "exception")
         self.assertEqual(len(held), 1)
@@ -133,10 +129,10 @@ class TestDailyLimit(SmtpSinkCase):
 
     def test_failed_send_releases_the_unit(self):
         self._mails(2, prefix="unknown-")
-        self._run_queue()
+        self._run_queue(*QUIET)
         self.assertEqual(self.Usage._usage_today()[0], 0, "refused mail is not counted")
         self._mails(1, prefix="dropdata-")
-        self._run_queue()
+        self._run_queue(*QUIET)
         self.assertEqual(self.Usage._usage_today()[0], 0)
 
     def test_batch_takes_a_lease_and_gives_back_the_unused_units(self):
@@ -159,7 +155,7 @@ class TestDailyLimit(SmtpSinkCase):
                 Usage, "_count_on_leases", autospec=True, side_effect=Usage._count_on_leases
             ) as count,
         ):
-            self._run_queue()
+            self._run_queue(*QUIET)
         self.assertEqual(len(self.sink.deliveries), 4)
         self.assertEqual(take.call_count, 1, "six emails, one lease")
         self.assertEqual(take.call_args.args[6], 6, "the lease asked for the batch's size")
@@ -222,7 +218,7 @@ class TestDailyLimit(SmtpSinkCase):
     def test_settings_and_facts(self):
         with freeze_time(NOW):
             self._mails(2)
-            self._run_queue()
+            self._run_queue(*QUIET)
             settings = self.env["res.config.settings"].create({})
             self.assertEqual((settings.mr_quota_used, settings.mr_quota_limit), (2, 3))
             self.assertEqual(settings.mr_quota_reset, datetime(2026, 3, 11))

@@ -3,7 +3,6 @@
 """ "Did it leave Odoo?": the relay's reply and queue id, per recipient (real SMTP sink)."""
 
 from odoo.tests import tagged
-from odoo.tools import mute_logger
 
 from .common import SmtpSinkCase
 
@@ -19,10 +18,6 @@ class TestRelayReply(SmtpSinkCase):
         cls.carl = cls.env["res.partner"].create(
             {"name": "Carl", "email": "unknown-carl@example.com"}
         )
-
-    def _run_queue(self):
-        with self.real_smtp(), mute_logger("odoo.addons.mail.models.mail_mail"):
-            self.env["mail.mail"].process_email_queue()
 
     def test_no_query_for_a_mail_without_notifications(self):
         """The queue's common case (a mail to an address, no chatter notification) keeps

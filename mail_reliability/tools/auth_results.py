@@ -16,6 +16,9 @@ import re
 from dataclasses import dataclass, field
 
 from .dns_checks import organizational_domain
+from .i18n import LazyTranslate, render
+
+_lt = LazyTranslate(__name__)
 
 _PAIR = re.compile(r'\s*([A-Za-z0-9_.\-/]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;"]+)')
 MAX_HEADER_LENGTH = 16_384  # longer values are cut before parsing
@@ -155,20 +158,21 @@ def trusted_header(values, authserv_ids):
     return None
 
 
-def sender_verdict(values, authserv_ids, from_domain):
+def sender_verdict(values, authserv_ids, from_domain, lang=None):
     """``(True, why)`` when our receiving host vouches for ``from_domain``.
 
     ``values``: the message's ``Authentication-Results`` values, top to bottom.
     Only the topmost header of a configured authserv-id counts; it must show
     ``dmarc=pass`` for the From domain, or ``spf=pass`` with an ``smtp.mailfrom``
-    aligned with the From domain (and no failed DMARC).
+    aligned with the From domain (and no failed DMARC).  ``why`` is in ``lang``
+    (English when empty); the results it quotes stay as the header wrote them.
     """
     from_domain = domain_of(from_domain)
     if not from_domain:
-        return False, "no From domain"
+        return False, render(_lt("no From domain"), lang)
     header = trusted_header(values, authserv_ids)
     if header is None:
-        return False, "no Authentication-Results from the receiving host"
+        return False, render(_lt("no Authentication-Results from the receiving host"), lang)
     dmarc = [r for r in header.results if r.method == "dmarc"]
     for result in dmarc:
         header_from = result.properties.get("header.from")

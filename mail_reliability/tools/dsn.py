@@ -2,7 +2,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Read bounces (delivery status notifications) per recipient, and spot auto-replies.
 
-Pure Python, no Odoo import.
+Pure Python, no database: the texts shown to users are ``_lt`` terms
+(``tools/i18n.py``), answered in English unless the caller passes the
+reader's language (``lang=``).
 
 * :func:`parse_bounce` reads an RFC 3464 report (``multipart/report;
   report-type=delivery-status``) with the stdlib :mod:`email` parser: one
@@ -39,6 +41,7 @@ from email.message import Message
 from email.utils import getaddresses
 
 from .constants import SPAM_COMPLAINT
+from .i18n import LazyTranslate, render
 from .smtp_status import (
     RECIPIENT,
     classify_smtp_error,
@@ -52,6 +55,7 @@ except ImportError:  # pragma: no cover - exercised when the library is absent
     flufl_scan = None
 
 _logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
 
 HARD, SOFT, DELAYED, NONE = "hard", "soft", "delayed", "none"
 KINDS = (HARD, SOFT, DELAYED, NONE)
@@ -180,10 +184,14 @@ class RecipientReport:
 
     @property
     def reason(self):
-        """One line for humans: what the remote server said."""
+        """One line for humans: what the remote server said (English labels)."""
+        return self.reason_text()
+
+    def reason_text(self, lang=None):
+        """:attr:`reason` with its label in ``lang`` (the server's words stay as they are)."""
         parts = [self.diagnostic or self.status or self.action]
         if self.remote_mta:
-            parts.append(f"(remote server {self.remote_mta})")
+            parts.append(render(_lt("(remote server %(server)s)", server=self.remote_mta), lang))
         return " ".join(p for p in parts if p)
 
 
@@ -673,28 +681,29 @@ def _parse_nonstandard(message, originals=(), prose=True):
 # ---------------------------------------------------------------------------------------------
 # Loop safety
 # ---------------------------------------------------------------------------------------------
-def auto_message_reason(message):
-    """Why ``message`` must not get an automatic answer (RFC 3834), or ``None``."""
+def auto_message_reason(message, lang=None):
+    """Why ``message`` must not get an automatic answer (RFC 3834), or ``None``;
+    in ``lang`` (English when empty), header names and values as they are."""
     message = _as_message(message)
     auto_submitted = _header(message, "Auto-Submitted").lower()
     if auto_submitted and not auto_submitted.startswith("no"):
         return f"Auto-Submitted: {auto_submitted}"
     return_path = _header(message, "Return-Path")
     if return_path.replace(" ", "") in ("<>", "<<>>"):
-        return "null Return-Path (the message is itself a bounce)"
+        return render(_lt("null Return-Path (the message is itself a bounce)"), lang)
     if message.get_content_type() == "multipart/report":
-        return "delivery or disposition report"
+        return render(_lt("delivery or disposition report"), lang)
     if _header(message, "X-Failed-Recipients"):
-        return "bounce (X-Failed-Recipients)"
+        return render(_lt("bounce (X-Failed-Recipients)"), lang)
     sender = normalize_address(_header(message, "From")) or normalize_address(return_path)
     if sender.split("@", 1)[0] in DAEMON_LOCALPARTS:
-        return f"sent by a mail system ({sender})"
+        return render(_lt("sent by a mail system (%(sender)s)", sender=sender), lang)
     precedence = _header(message, "Precedence").lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
         return f"Precedence: {precedence}"
     for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress", "List-Id"):
         if _header(message, name):
-            return f"{name} header"
+            return render(_lt("%(header)s header", header=name), lang)
     return None
 
 

@@ -27,6 +27,9 @@ from odoo.exceptions import UserError
 from odoo.tools.mail import email_split_and_format
 
 from ..tools import log_search, redaction
+from ..tools.i18n import LazyTranslate
+
+_lt = LazyTranslate(__name__)
 
 _logger = logging.getLogger(__name__)
 
@@ -36,19 +39,33 @@ REDACTED = "[redacted]"
 # One .eml download rebuilds each email with the sending code: at most this many at once.
 MAX_EML_RECORDS = 100
 
+# report.txt's questions, asked in the reader's language (the answers follow by index)
 CHECKLIST = (
-    "Is this a notification message from a reply being received in Odoo?",
-    "Is this a message being sent from the Odoo database?",
-    "Is there an incoming email server being used, or is the email being "
-    "redirected/forwarded through a custom email server or provider?",
-    "Can you provide an example of an email that has been correctly forwarded?",
-    "Have you changed any email-related settings recently? Did it stop working after "
-    "those changes?",
-    "Is it a generic issue or is it specific to a use case? If specific to a use case, "
-    "which one?",
-    "Is it working as expected? In case the email is sent using Odoo, the bounce email "
-    "should reach the Odoo database and display the red envelope.",
+    _lt("Is this a notification message from a reply being received in Odoo?"),
+    _lt("Is this a message being sent from the Odoo database?"),
+    _lt(
+        "Is there an incoming email server being used, or is the email being "
+        "redirected/forwarded through a custom email server or provider?"
+    ),
+    _lt("Can you provide an example of an email that has been correctly forwarded?"),
+    _lt(
+        "Have you changed any email-related settings recently? Did it stop working after "
+        "those changes?"
+    ),
+    _lt(
+        "Is it a generic issue or is it specific to a use case? If specific to a use case, "
+        "which one?"
+    ),
+    _lt(
+        "Is it working as expected? In case the email is sent using Odoo, the bounce email "
+        "should reach the Odoo database and display the red envelope."
+    ),
 )
+
+
+def _record_ref(record):
+    """``mail.mail(42)``: how report.txt names a record."""
+    return f"{record._name}({record.id})"
 
 
 def _safe_name(text, default="email"):
@@ -438,7 +455,7 @@ class MailSupportBundle(models.TransientModel):
     @api.model
     def _server_text(self, server):
         if not server:
-            return "default (first matching server or odoo-bin --smtp options)"
+            return self.env._("default (first matching server or odoo-bin --smtp options)")
         fields_shown = [
             "name",
             "smtp_host",
@@ -454,28 +471,32 @@ class MailSupportBundle(models.TransientModel):
         return ", ".join(parts)
 
     def _report_text(self, mails, messages, record, notes):
-        lines = ["Email support report", "=" * 20, ""]
-        lines.append(f"Database: {self.env.cr.dbname}")
-        lines.append(f"Generated: {self._format_dt(fields.Datetime.now())}")
+        """report.txt: headings, questions and explanations in the reader's language;
+        the data lines below them (field names, values, log lines) as they are."""
+        _ = self.env._
+        title = _("Email support report")
+        lines = [title, "=" * len(title), ""]
+        lines.append(_("Database: %(name)s", name=self.env.cr.dbname))
+        lines.append(_("Generated: %(when)s", when=self._format_dt(fields.Datetime.now())))
         lines.append("")
         reference = record or mails[:1] or messages[:1]
         if reference:
             record = reference
             lines += [
-                "Record",
+                _("Record"),
                 f"  model: {record._name}",
                 f"  id: {record.id}",
                 f"  name: {record.display_name}",
                 "",
             ]
         if self.description:
-            lines += ["Description", "  " + self.description.replace("\n", "\n  "), ""]
+            lines += [_("Description"), "  " + self.description.replace("\n", "\n  "), ""]
         mail_message_ids = []
         for mail in mails:
             mail_message_ids.append(mail.message_id)
             failed_at = mail.write_date if mail.state == "exception" else None
             lines += [
-                f"Email mail.mail({mail.id})",
+                _("Email %(record)s", record=_record_ref(mail)),
                 f"  subject: {mail.subject or ''}",
                 f"  from: {mail.email_from or ''}",
                 f"  to: {mail.email_to or ''} "
@@ -498,7 +519,7 @@ class MailSupportBundle(models.TransientModel):
                 lambda n: n.notification_type == "email"
             )
             lines += [
-                f"Message mail.message({message.id})",
+                _("Message %(record)s", record=_record_ref(message)),
                 f"  type: {message.message_type}",
                 f"  subject: {message.subject or ''}",
                 f"  author: {message.email_from or ''}",
@@ -519,30 +540,43 @@ class MailSupportBundle(models.TransientModel):
         lines += self._report_log_lines([m for m in mail_message_ids if m])
         lines += self._report_checklist(mails, messages)
         if notes:
-            lines += ["Notes", *(f"  {n}" for n in notes), ""]
+            lines += [_("Notes"), *(f"  {n}" for n in notes), ""]
         return "\n".join(lines) + "\n"
 
     @api.model
     def _report_log_lines(self, message_ids):
-        lines = ["Related log lines (by Message-Id)"]
+        _ = self.env._
+        lines = [_("Related log lines (by Message-Id)")]
         try:
             logfile = self.env["mail.log.search"]._log_file()
         except UserError as exc:
-            return [*lines, f"  not searched: {exc}", ""]
+            return [*lines, "  " + _("not searched: %(reason)s", reason=exc), ""]
         paths = log_search.log_files(logfile)
         if not paths:
-            return [*lines, "  no log file configured (logfile of the server configuration)", ""]
+            return [
+                *lines,
+                "  " + _("no log file configured (logfile of the server configuration)"),
+                "",
+            ]
         max_bytes = self.env["mail.log.search"]._max_bytes()
         for message_id in dict.fromkeys(message_ids):
             result = log_search.search_logs(paths, message_id.strip("<>"), max_bytes=max_bytes)
-            lines.append(f"  {message_id}: {len(result.matches)} line(s)")
+            lines.append(
+                "  "
+                + _(
+                    "%(message_id)s: %(count)s line(s)",
+                    message_id=message_id,
+                    count=len(result.matches),
+                )
+            )
             lines += ["    " + line for line in log_search.format_result(result).splitlines()[:200]]
             if result.truncated:
-                lines.append("    (search stopped at its size limit)")
+                lines.append("    " + _("(search stopped at its size limit)"))
         return [*lines, ""]
 
     def _report_checklist(self, mails, messages):
         env = self.env
+        _ = env._
         since = fields.Datetime.now() - timedelta(days=30)
         all_messages = messages | mails.mail_message_id
         is_reply = any(m.message_type == "email" and m.parent_id for m in all_messages)
@@ -559,41 +593,61 @@ class MailSupportBundle(models.TransientModel):
             .search([("write_date", ">=", since)])
         ):
             changed.append(
-                f"outgoing server '{server.name}' on {self._format_dt(server.write_date)}"
+                _(
+                    "outgoing server '%(name)s' on %(when)s",
+                    name=server.name,
+                    when=self._format_dt(server.write_date),
+                )
             )
         for server in fetchmail:
             if server.write_date and server.write_date >= since:
                 changed.append(
-                    f"incoming server '{server.name}' on {self._format_dt(server.write_date)}"
+                    _(
+                        "incoming server '%(name)s' on %(when)s",
+                        name=server.name,
+                        when=self._format_dt(server.write_date),
+                    )
                 )
         for param in (
             env["ir.config_parameter"]
             .sudo()
             .search([("write_date", ">=", since), ("key", "=like", "mail%")])
         ):
-            changed.append(f"parameter {param.key} on {self._format_dt(param.write_date)}")
+            changed.append(
+                _(
+                    "parameter %(key)s on %(when)s",
+                    key=param.key,
+                    when=self._format_dt(param.write_date),
+                )
+            )
         for domain in env["mail.alias.domain"].sudo().search([("write_date", ">=", since)]):
-            changed.append(f"alias domain {domain.name} on {self._format_dt(domain.write_date)}")
+            changed.append(
+                _(
+                    "alias domain %(name)s on %(when)s",
+                    name=domain.name,
+                    when=self._format_dt(domain.write_date),
+                )
+            )
         answers = {
-            CHECKLIST[0]: _("yes (a reply received by email)")
+            0: _("yes (a reply received by email)")
             if is_reply
             else (_("no") if all_messages else _("unknown")),
-            CHECKLIST[1]: _("yes") if sent_from_db else (_("no") if incoming else _("unknown")),
-            CHECKLIST[2]: (
+            1: _("yes") if sent_from_db else (_("no") if incoming else _("unknown")),
+            2: (
                 _("yes: %(servers)s", servers=", ".join(s.name for s in fetchmail))
                 if fetchmail
                 else _("no incoming mail server is configured in this database")
             ),
-            CHECKLIST[4]: (
+            4: (
                 _("yes, in the last 30 days: %(changes)s", changes="; ".join(changed))
                 if changed
                 else _("no email setting changed in the last 30 days")
             ),
         }
-        lines = ["Support checklist"]
-        for question in CHECKLIST:
-            lines.append(f"- {question}")
-            lines.append(f"  {answers.get(question, '(to be answered)')}")
+        lines = [_("Support checklist")]
+        for index, question in enumerate(CHECKLIST):
+            lines.append(f"- {_(question)}")
+            lines.append(f"  {answers.get(index) or _('(to be answered)')}")
         return [*lines, ""]
 
 

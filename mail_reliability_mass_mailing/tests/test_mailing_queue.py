@@ -282,8 +282,7 @@ class TestMailingRetryFailed(MailingQueueCase):
         mailing = self.create_mailing("Retry", datetime(2026, 1, 1, 9), mlist=mlist)
         mailing.action_launch()
         self.process_queue()
-        with self.real_smtp(), mute_logger("odoo.addons.mail.models.mail_mail"):
-            self.env["mail.mail"].process_email_queue()
+        self._run_queue()
         self.env.invalidate_all()
         self.assertEqual(mailing.failed, 1)
         failed = mailing.mailing_trace_ids.filtered(lambda t: t.trace_status == "error")

@@ -3,7 +3,6 @@
 """Urgent vs queued: a chatter message leaves at once, a campaign waits for the crons."""
 
 from odoo.tests import tagged
-from odoo.tools import mute_logger
 
 from odoo.addons.mail_reliability.tests.common import SmtpSinkCase
 
@@ -23,10 +22,6 @@ class TestUrgentVsQueued(SmtpSinkCase):
         cls.mailing_list = cls.env["mailing.list"].create(
             {"name": "Readers", "contact_ids": [(6, 0, contacts.ids)]}
         )
-
-    def _queue_cron_triggers(self):
-        cron = self.env.ref("mail.ir_cron_mail_scheduler_action")
-        return self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)])
 
     def test_chatter_message_is_sent_at_once(self):
         with self.real_smtp():
@@ -72,8 +67,7 @@ class TestUrgentVsQueued(SmtpSinkCase):
         self.assertTrue(self._queue_cron_triggers() - before, "the email queue is woken at once")
 
         # Mail: Email Queue Manager sends them.
-        with self.real_smtp(), mute_logger("odoo.addons.mail.models.mail_mail"):
-            self.env["mail.mail"].process_email_queue()
+        self._run_queue()
         self.assertEqual(
             sorted(r for d in self.sink.deliveries for r in d.rcpt_tos),
             [f"reader{n}@example.com" for n in range(3)],
