@@ -95,8 +95,8 @@ class MailQuotaUsage(models.Model):
         readonly=True,
         default=0,
         help="Of the emails counted, those whose recipients were all internal users notified "
-        "by email: switching them to 'Handle in Odoo' saves these units. Units still held by "
-        "a running batch are counted when it ends.",
+        "by email: switching them to 'Handle in Odoo' saves these units. A batch still "
+        "sending adds its count here when it ends (Email Health and Settings include it).",
     )
 
     _sql_constraints = [

@@ -82,6 +82,7 @@ class MailQuotaSaverWizard(models.TransientModel):
 
     def action_back(self):
         self.ensure_one()
+        self._check_admin()
         self.state = "select"
         return self._reopen()
 
