@@ -106,6 +106,31 @@ else:
         )
         mailing.action_put_in_queue()
 
+    # Colleagues notified by email: their notifications count against the daily
+    # limit (the Email Health quota card offers to switch them to Handle in Odoo).
+    # Queued, so that the queue cron sends them under the limit set below.
+    colleagues = (
+        env["res.users"]
+        .with_context(no_reset_password=True)
+        .create(
+            [
+                {
+                    "name": name,
+                    "login": login,
+                    "email": f"{login}@example.com",
+                    "notification_type": "email",
+                    "groups_id": [(6, 0, [env.ref("base.group_user").id])],
+                }
+                for name, login in (("Marc Sales (demo)", "marc"), ("Joel Support (demo)", "joel"))
+            ]
+        )
+    )
+    customer.message_subscribe(partner_ids=colleagues.partner_id.ids)
+    for body in ("Deco Addict called about the quotation.", "Delivery planned on Monday."):
+        customer.with_user(admin).with_context(mail_notify_force_send=False).message_post(
+            body=body, message_type="comment", subtype_xmlid="mail.mt_comment"
+        )
+
     # The demo shows the daily limit at work (a real database has none unless its
     # administrator sets one: Settings > Emails > Daily Sending Limit).
     ICP.set_param("mail_reliability.daily_limit", "200")

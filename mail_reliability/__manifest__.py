@@ -22,6 +22,7 @@
         "wizard/mail_mail_retry_wizard_views.xml",
         "views/mail_mail_views.xml",
         "views/mail_quota_usage_views.xml",
+        "wizard/mail_quota_saver_wizard_views.xml",
         "views/ir_mail_server_views.xml",
         "views/res_config_settings_views.xml",
         "data/mail_templates_mailgateway.xml",

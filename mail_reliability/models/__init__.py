@@ -18,6 +18,7 @@ from . import mail_health_check
 from . import mail_message
 from . import mail_delivery_issue
 from . import res_partner
+from . import res_users
 from . import fetchmail_server
 from . import mail_followers
 from . import mail_delivery_stats

@@ -220,7 +220,9 @@ class IrMailServer(models.Model):
         Usage = self.env["mail.quota.usage"]
         server = self._mr_quota_server(mail_server_id, smtp_server, session, message)
         reservations, refusal = Usage._reserve(
-            server, marketing=bool(self.env.context.get(send_run.MARKETING_CONTEXT_KEY))
+            server,
+            marketing=bool(self.env.context.get(send_run.MARKETING_CONTEXT_KEY)),
+            message=message,
         )
         if refusal:
             verdict = self._mr_quota_verdict(refusal)
@@ -235,7 +237,7 @@ class IrMailServer(models.Model):
             )
         finally:
             if not accepted:
-                Usage._release(reservations)
+                Usage._release(reservations, message=message)
         return result
 
     def _mr_send_classified(self, message, message_id, mail_server_id, smtp_server, *args, **kw):

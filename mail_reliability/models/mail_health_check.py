@@ -60,6 +60,10 @@ class MailHealthCheck(models.Model):
     details = fields.Text(readonly=True)
     last_run = fields.Datetime(readonly=True)
     has_fix_action = fields.Boolean(compute="_compute_has_fix_action")
+    # The quota card: today's figures read when shown (as in Settings), and the quota saver.
+    quota_today = fields.Char("Today", compute="_compute_quota_today")
+    quota_saver_count = fields.Integer(compute="_compute_quota_today")
+    quota_saver_label = fields.Char(compute="_compute_quota_today")
 
     _sql_constraints = [("code_uniq", "unique(code)", "There is one row per check.")]
 
@@ -602,6 +606,33 @@ class MailHealthCheck(models.Model):
                 return self._quota_provider_suggestion(finding) or finding
             return finding
         return self._quota_from_ledger(Usage)
+
+    def _compute_quota_today(self):
+        """Live figures on the quota card: one source with Settings
+        (``mail.quota.usage._today_figures``), never the snapshot of the last run."""
+        quota = self.filtered(lambda check: check.code == "quota")
+        (self - quota).update(
+            {"quota_today": False, "quota_saver_count": 0, "quota_saver_label": False}
+        )
+        if not quota:
+            return
+        Usage = self.env["mail.quota.usage"].sudo()
+        today = Usage._today_text()
+        count = 0
+        if Usage._settings()[0]:  # the saver only matters under a daily limit
+            Users = self.env["res.users"].sudo()
+            count = Users.search_count(Users._mr_email_notified_internal_domain())
+        label = (
+            _("Switch %(n)s internal users to Handle in Odoo", n=count)
+            if count != 1
+            else _("Switch 1 internal user to Handle in Odoo")
+        )
+        quota.update({"quota_today": today, "quota_saver_count": count, "quota_saver_label": label})
+
+    def action_open_quota_saver(self):
+        """The quota card's action: the wizard switching internal users' notifications."""
+        self.check_access("write")
+        return self.env["mail.quota.saver.wizard"].action_open()
 
     def _quota_provider_suggestion(self, finding):
         """No database limit, but an outgoing server of a provider with a known daily

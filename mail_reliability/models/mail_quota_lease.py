@@ -22,6 +22,13 @@ class MailQuotaLease(models.Model):
     used = fields.Integer(
         readonly=True, help="Units handed to emails (counted before sending, back if refused)"
     )
+    internal_used = fields.Integer(
+        "Internal Users",
+        readonly=True,
+        default=0,
+        help="Of the units used, emails whose recipients are all internal users "
+        "notified by email (counted with them)",
+    )
     holder_pid = fields.Integer(
         "Holder Backend", readonly=True, help="PostgreSQL backend process of the batch"
     )

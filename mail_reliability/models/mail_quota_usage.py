@@ -32,6 +32,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.modules import module as odoo_module
 from odoo.tools import SQL
+from odoo.tools.mail import email_normalize_all
 
 from ..tools import quota_window, send_run
 from ..tools.constants import QUOTA
@@ -89,6 +90,14 @@ class MailQuotaUsage(models.Model):
         "Held Back", readonly=True, help="Sending attempts held back because the limit was reached"
     )
     reset_at = fields.Datetime("Resets At", readonly=True)
+    internal_used = fields.Integer(
+        "To Internal Users",
+        readonly=True,
+        default=0,
+        help="Of the emails counted, those whose recipients were all internal users notified "
+        "by email: switching them to 'Handle in Odoo' saves these units. A batch still "
+        "sending adds its count here when it ends (Email Health and Settings include it).",
+    )
 
     _sql_constraints = [
         ("day_scope_unique", "UNIQUE(day, scope)", "One ledger row per quota day and scope."),
@@ -261,7 +270,50 @@ class MailQuotaUsage(models.Model):
         return scopes
 
     @api.model
-    def _reserve(self, server=None, marketing=False):
+    def _internal_recipient_emails(self):
+        """Normalized addresses of the internal users notified by email.
+
+        Read once per send run (one query), so telling an email to internal
+        users apart costs no query per email.
+        """
+        run = send_run.current(self.env)
+        if run is not None and run.internal_recipients is not None:
+            return run.internal_recipients
+        Users = self.env["res.users"].sudo()
+        query = Users._search(Users._mr_email_notified_internal_domain())
+        self.env.cr.execute(
+            SQL(
+                """SELECT email_normalized FROM res_partner
+                    WHERE id IN %s AND email_normalized IS NOT NULL""",
+                query.subselect(SQL.identifier(Users._table, "partner_id")),
+            )
+        )
+        emails = frozenset(email for (email,) in self.env.cr.fetchall())
+        if run is not None:
+            run.internal_recipients = emails
+        return emails
+
+    @api.model
+    def _to_internal_users(self, message):
+        """Whether every recipient of ``message`` is an internal user notified by
+        email: the emails that 'Handle in Odoo' notifications would save.
+
+        The recipients are those stock ``mail.mail`` validated for this email
+        (``send_validated_to`` in the context), else the To and Cc headers.
+        """
+        if message is None:
+            return False
+        internal = self._internal_recipient_emails()
+        if not internal:
+            return False
+        recipients = self.env.context.get("send_validated_to")
+        if not recipients:
+            headers = (message.get("To"), message.get("Cc"))
+            recipients = email_normalize_all(", ".join(str(h) for h in headers if h))
+        return bool(recipients) and all(email in internal for email in recipients)
+
+    @api.model
+    def _reserve(self, server=None, marketing=False, message=None):
         """Reserve one unit in every scope, or none.
 
         Inside a sending batch the unit comes from the batch's lease when it has
@@ -269,6 +321,12 @@ class MailQuotaUsage(models.Model):
         :meth:`_take_units`). Either way it is counted on the lease before the
         email goes out.
 
+        The unit of an email whose recipients are all internal users notified by
+        email (:meth:`_to_internal_users`) is also counted in ``internal_used``, by
+        the same statement.
+
+        :param message: the email (``email.message.Message``), to tell whether it
+            goes to internal users only
         :return: ``(reservations, refusal)``: a list to pass to :meth:`_release`
             if the server does not accept the email, and a :class:`QuotaRefusal`
             when a limit is reached (then nothing stays reserved).
@@ -281,6 +339,7 @@ class MailQuotaUsage(models.Model):
         qday = self._current_day()
         run = self._send_run()
         leases = run.leases if run is not None else None
+        internal = self._to_internal_users(message)
         reservations = []
         for scope, scope_server, cap, limit in scopes:
             reservation = Reservation(scope, qday.day, cap)
@@ -290,7 +349,9 @@ class MailQuotaUsage(models.Model):
                 reservations.append(reservation)
                 continue
             want = min(run.expected, LEASE_MAX) if run is not None else 1
-            granted, used = self._take_units(qday, scope, scope_server, cap, limit, want, lease)
+            granted, used = self._take_units(
+                qday, scope, scope_server, cap, limit, want, lease, internal=internal
+            )
             if granted:
                 if lease is not None:
                     lease.free += granted - 1
@@ -311,11 +372,13 @@ class MailQuotaUsage(models.Model):
                 ),
             )
         if leases is not None:
-            self._count_on_leases(reservations, 1)
+            self._count_on_leases(reservations, 1, internal=internal)
         return reservations, None
 
     @api.model
-    def _take_units(self, qday, scope, scope_server, cap, limit, want=1, lease=None):
+    def _take_units(
+        self, qday, scope, scope_server, cap, limit, want=1, lease=None, internal=False
+    ):
         """Take up to ``want`` units of the day's row in one transaction.
 
         The row is locked (``SELECT ... FOR UPDATE`` in READ COMMITTED, so a worker
@@ -328,6 +391,8 @@ class MailQuotaUsage(models.Model):
         :param lease: the batch's :class:`Lease` the units are added to (its row
             is created, and locked by this connection, on the first take), or
             ``None`` outside a batch.
+        :param internal: outside a batch, the one unit goes to internal users only
+            (counted in ``internal_used``; in a batch the lease counts it).
         :return: ``(granted, used)``: the units granted (0 when the limit is
             reached, then the attempt is counted as held back) and the count used.
         """
@@ -353,9 +418,10 @@ class MailQuotaUsage(models.Model):
                 cr.execute(
                     """UPDATE mail_quota_usage
                           SET used = used + %s, limit_value = %s,
+                              internal_used = COALESCE(internal_used, 0) + %s,
                               write_date = now() at time zone 'UTC'
                         WHERE id = %s""",
-                    [granted, limit, usage_id],
+                    [granted, limit, granted if internal and lease is None else 0, usage_id],
                 )
                 if lease is not None:
                     lease_id = self._hold_lease(cr, lease, usage_id, scope, granted)
@@ -390,8 +456,9 @@ class MailQuotaUsage(models.Model):
         )
         cr.execute(
             SQL(
-                """INSERT INTO mail_quota_lease (usage_id, scope, granted, used, holder_pid)
-                   VALUES (%s, %s, %s, 0, pg_backend_pid())
+                """INSERT INTO mail_quota_lease
+                          (usage_id, scope, granted, used, internal_used, holder_pid)
+                   VALUES (%s, %s, %s, 0, 0, pg_backend_pid())
                    RETURNING id, %s(%s, id)""",
                 usage_id,
                 scope,
@@ -433,7 +500,8 @@ class MailQuotaUsage(models.Model):
 
     @api.model
     def _give_back_leases(self, cr, condition):
-        """Delete the leases matching ``condition``, giving their unused units back.
+        """Delete the leases matching ``condition``, giving their unused units back
+        and moving their count of emails to internal users to the ledger row.
 
         :return: ``{usage_id: units given back}``
         """
@@ -441,26 +509,31 @@ class MailQuotaUsage(models.Model):
             SQL(
                 """WITH gone AS (
                        DELETE FROM mail_quota_lease WHERE %s
-                       RETURNING usage_id, GREATEST(granted - used, 0) AS unused
+                       RETURNING usage_id, GREATEST(granted - used, 0) AS unused,
+                                 GREATEST(COALESCE(internal_used, 0), 0) AS internal
                    ), per_row AS (
-                       SELECT usage_id, SUM(unused) AS unused FROM gone GROUP BY usage_id
+                       SELECT usage_id, SUM(unused) AS unused, SUM(internal) AS internal
+                         FROM gone GROUP BY usage_id
                    )
-                   UPDATE mail_quota_usage u SET used = GREATEST(u.used - per_row.unused, 0)
+                   UPDATE mail_quota_usage u
+                      SET used = GREATEST(u.used - per_row.unused, 0),
+                          internal_used = COALESCE(u.internal_used, 0) + per_row.internal
                      FROM per_row
-                    WHERE u.id = per_row.usage_id AND per_row.unused > 0
+                    WHERE u.id = per_row.usage_id
+                      AND (per_row.unused > 0 OR per_row.internal > 0)
                 RETURNING u.id, per_row.unused""",
                 condition,
             )
         )
-        return dict(cr.fetchall())
+        return {usage_id: unused for usage_id, unused in cr.fetchall() if unused}
 
     @api.model
     def _ensure_row(self, cr, qday, scope, scope_server, limit):
         cr.execute(
             """INSERT INTO mail_quota_usage
-                      (day, scope, mail_server_id, used, refused, limit_value, reset_at,
-                       create_uid, write_uid, create_date, write_date)
-               VALUES (%s, %s, %s, 0, 0, %s, %s, %s, %s, now() at time zone 'UTC',
+                      (day, scope, mail_server_id, used, refused, internal_used, limit_value,
+                       reset_at, create_uid, write_uid, create_date, write_date)
+               VALUES (%s, %s, %s, 0, 0, 0, %s, %s, %s, %s, now() at time zone 'UTC',
                        now() at time zone 'UTC')
           ON CONFLICT (day, scope) DO NOTHING""",
             [
@@ -475,21 +548,24 @@ class MailQuotaUsage(models.Model):
         )
 
     @api.model
-    def _release(self, reservations):
+    def _release(self, reservations, message=None):
         """Give back units whose email the server did not accept.
 
         Inside a sending batch they go back to the batch's lease (the next email
         uses them; the batch returns what is left at its end).
+
+        :param message: the email given to :meth:`_reserve`
         """
         if not reservations:
             return
+        internal = self._to_internal_users(message)
         run = send_run.current(self.env)
         if run is None:
-            self._return_units({reservation: 1 for reservation in reservations})
+            self._return_units({reservation: 1 for reservation in reservations}, internal)
             return
         leases = run.leases
         try:
-            self._count_on_leases(reservations, -1)
+            self._count_on_leases(reservations, -1, internal=internal)
         except Exception:
             # Called while the email's own failure is being handled: never hide it.
             # The unit stays counted (safe side); the lease is left as it is.
@@ -499,8 +575,9 @@ class MailQuotaUsage(models.Model):
             leases[reservation].free += 1
 
     @api.model
-    def _count_on_leases(self, reservations, units):
-        """Count ``units`` more emails (or fewer, if negative) on the batch's leases.
+    def _count_on_leases(self, reservations, units, internal=False):
+        """Count ``units`` more emails (or fewer, if negative) on the batch's leases,
+        and in their ``internal_used`` too when the email goes to internal users only.
 
         One statement on the batch's connection, committed at once, so that the
         giving back of a dead holder's lease (:meth:`_give_back_dead_leases`)
@@ -512,22 +589,23 @@ class MailQuotaUsage(models.Model):
         ids = [run.leases[reservation].id for reservation in reservations]
         if not ids:
             return
+        update = SQL(
+            """UPDATE mail_quota_lease
+                  SET used = used + %s, internal_used = internal_used + %s
+                WHERE id = ANY(%s)""",
+            units,
+            units if internal else 0,
+            ids,
+        )
         if self._ledger_in_test_transaction():
-            self.env.cr.execute(
-                "UPDATE mail_quota_lease SET used = used + %s WHERE id = ANY(%s)", [units, ids]
-            )
+            self.env.cr.execute(update)
             return
         if run.each_mail_committed:
             run.ledger_cursor.execute(
-                """BEGIN; SET LOCAL synchronous_commit TO OFF;
-                   UPDATE mail_quota_lease SET used = used + %s WHERE id = ANY(%s);
-                   COMMIT""",
-                [units, ids],
+                SQL("BEGIN; SET LOCAL synchronous_commit TO OFF; %s; COMMIT", update)
             )
         else:
-            run.ledger_cursor.execute(
-                "UPDATE mail_quota_lease SET used = used + %s WHERE id = ANY(%s)", [units, ids]
-            )
+            run.ledger_cursor.execute(update)
 
     @api.model
     def _return_leases(self, leases):
@@ -539,13 +617,15 @@ class MailQuotaUsage(models.Model):
                 self._give_back_leases(cr, SQL("id = ANY(%s)", ids))
 
     @api.model
-    def _return_units(self, units_by_reservation):
+    def _return_units(self, units_by_reservation, internal=False):
         with self._ledger_transaction() as cr:
             for reservation, units in units_by_reservation.items():
                 cr.execute(
-                    """UPDATE mail_quota_usage SET used = GREATEST(used - %s, 0)
+                    """UPDATE mail_quota_usage
+                          SET used = GREATEST(used - %s, 0),
+                              internal_used = GREATEST(COALESCE(internal_used, 0) - %s, 0)
                         WHERE day = %s AND scope = %s""",
-                    [units, reservation.day, reservation.scope],
+                    [units, units if internal else 0, reservation.day, reservation.scope],
                 )
 
     # ------------------------------------------------------------------
@@ -554,24 +634,72 @@ class MailQuotaUsage(models.Model):
     @api.model
     def _usage_today(self, server=None):
         """(used, limit, reset) of the database scope, or of ``server``'s own scope."""
+        figures = self._today_figures(server)
+        return figures["used"], figures["limit"], figures["reset"]
+
+    @api.model
+    def _today_figures(self, server=None):
+        """Today's figures of the database scope, or of ``server``'s own scope: the
+        one source of the Email Health quota card, its check and Settings.
+
+        :return: dict with ``used`` (units counted today), ``internal`` (of them,
+            emails to internal users notified by email, including those of
+            batches still running), ``limit`` (0: none) and ``reset`` (naive UTC)
+        """
         qday = self._current_day()
         scope = f"server_{server.id}" if server else DATABASE_SCOPE
         self.env.cr.execute(
-            "SELECT used FROM mail_quota_usage WHERE day = %s AND scope = %s", [qday.day, scope]
+            """SELECT u.used,
+                      COALESCE(u.internal_used, 0)
+                      + COALESCE((SELECT SUM(l.internal_used) FROM mail_quota_lease l
+                                   WHERE l.usage_id = u.id), 0)
+                 FROM mail_quota_usage u
+                WHERE u.day = %s AND u.scope = %s""",
+            [qday.day, scope],
         )
-        row = self.env.cr.fetchone()
+        used, internal = self.env.cr.fetchone() or (0, 0)
         limit = server.daily_limit if server else self._settings()[0]
-        return (row[0] if row else 0), limit, qday.reset
+        return {"used": used, "internal": internal, "limit": limit, "reset": qday.reset}
+
+    @api.model
+    def _today_text(self):
+        """Today's database figures in one sentence, read when shown (the Email
+        Health quota card); Settings shows the same :meth:`_today_figures`."""
+        figures = self._today_figures()
+        if not figures["limit"]:
+            return self.env._("No database daily limit: emails are not counted.")
+        text = self.env._(
+            "Today: %(used)s/%(limit)s emails, resets at %(reset)s UTC.",
+            used=figures["used"],
+            limit=figures["limit"],
+            reset=figures["reset"],
+        )
+        if figures["internal"]:
+            text += " " + self.env._(
+                "%(internal)s of them went to internal users as notification emails.",
+                internal=figures["internal"],
+            )
+        return text
 
     @api.model
     def _health_summary(self, days=7):
-        """For the Email Health dashboard: today's usage and the days the limit was hit."""
-        used, limit, reset = self._usage_today()
+        """For the Email Health dashboard: the days the limit was hit.
+
+        The finding is stored with the check: it holds no count of today, which
+        would be stale minutes later (the card shows :meth:`_today_text`, read
+        live like Settings).
+        """
+        limit = self._settings()[0]
         since = self._current_day().day - timedelta(days=days - 1)
         rows = self.search([("scope", "=", DATABASE_SCOPE), ("day", ">=", since)], order="day")
         hit = [row for row in rows if row.refused]
         details = [
             f"{row.day}: {row.used}/{row.limit_value or '-'}"
+            + (
+                self.env._(" (%(n)s to internal users)", n=row.internal_used)
+                if row.internal_used
+                else ""
+            )
             + (
                 self.env._(" (limit reached, %(n)s held back)", n=row.refused)
                 if row.refused
@@ -582,30 +710,32 @@ class MailQuotaUsage(models.Model):
         if not limit:
             return {
                 "status": "ok",
-                "finding": self.env._("No database daily limit (%(used)s sent today).", used=used),
+                "finding": self.env._("No database daily limit."),
                 "fix": "",
                 "details": details,
             }
-        finding = self.env._(
-            "Today: %(used)s/%(limit)s emails, resets at %(reset)s UTC.",
-            used=used,
-            limit=limit,
-            reset=reset,
-        )
         if hit:
             return {
                 "status": "warning",
-                "finding": finding
-                + " "
-                + self.env._("Limit reached on %(n)s of the last %(d)s days.", n=len(hit), d=days),
+                "finding": self.env._(
+                    "Limit reached on %(n)s of the last %(d)s days.", n=len(hit), d=days
+                ),
                 "fix": self.env._(
                     "Raise the daily limit in Settings > Emails (use 'Facts for a limit "
-                    "increase' when asking your provider), or send bulk mail through an "
-                    "external server that does not count toward the database limit."
+                    "increase' when asking your provider), send bulk mail through an "
+                    "external server that does not count toward the database limit, or "
+                    "switch internal users to 'Handle in Odoo' notifications."
                 ),
                 "details": details,
             }
-        return {"status": "ok", "finding": finding, "fix": "", "details": details}
+        return {
+            "status": "ok",
+            "finding": self.env._(
+                "Limit of %(limit)s not reached in the last %(d)s days.", limit=limit, d=days
+            ),
+            "fix": "",
+            "details": details,
+        }
 
     # ------------------------------------------------------------------
     # Cron: requeue mail held back by the limit

@@ -91,6 +91,14 @@ class ResConfigSettings(models.TransientModel):
     mr_quota_limit = fields.Integer("Limit Today", compute="_compute_mr_quota")
     mr_quota_percent = fields.Float(compute="_compute_mr_quota")
     mr_quota_reset = fields.Datetime("Resets At", compute="_compute_mr_quota")
+    mr_quota_internal = fields.Integer(
+        "To Internal Users Today",
+        compute="_compute_mr_quota",
+        help="Emails counted today whose recipients were all internal users notified by email",
+    )
+    mr_quota_saver_count = fields.Integer(
+        "Internal Users Notified by Email", compute="_compute_mr_quota"
+    )
     mr_quota_server_ids = fields.Many2many(
         "ir.mail_server", string="Outgoing Servers", compute="_compute_mr_quota"
     )
@@ -130,12 +138,18 @@ class ResConfigSettings(models.TransientModel):
     def _compute_mr_quota(self):
         Usage = self.env["mail.quota.usage"].sudo()
         servers = self.env["ir.mail_server"].sudo().search([])
+        Users = self.env["res.users"].sudo()
+        saver_count = Users.search_count(Users._mr_email_notified_internal_domain())
         for settings in self:
-            used, limit, reset = Usage._usage_today()
+            # the same figures as the Email Health quota card
+            figures = Usage._today_figures()
+            used, limit = figures["used"], figures["limit"]
             settings.mr_quota_used = used
             settings.mr_quota_limit = limit
             settings.mr_quota_percent = 100.0 * used / limit if limit else 0.0
-            settings.mr_quota_reset = reset
+            settings.mr_quota_reset = figures["reset"]
+            settings.mr_quota_internal = figures["internal"]
+            settings.mr_quota_saver_count = saver_count
             settings.mr_quota_server_ids = servers
 
     def _compute_mr_log_file(self):
@@ -248,6 +262,9 @@ class ResConfigSettings(models.TransientModel):
 
     def action_mr_quota_facts(self):
         return self.env["mail.quota.facts.wizard"].action_open()
+
+    def action_mr_quota_saver(self):
+        return self.env["mail.quota.saver.wizard"].action_open()
 
     def action_mr_open_mail_health(self):
         return self.env["mail.health.check"].action_open_dashboard()

@@ -45,3 +45,4 @@ from . import test_delivery_stats
 from . import test_delivery_issue
 from . import test_i18n
 from . import test_common
+from . import test_quota_saver

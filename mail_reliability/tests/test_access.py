@@ -36,6 +36,8 @@ ADMIN_MODELS = {
     "mail.quota.usage",
     "mail.quota.lease",
     "mail.quota.facts.wizard",
+    "mail.quota.saver.wizard",
+    "mail.quota.saver.wizard.line",
     "mail.incoming.rejection",
     "mail.health.check",
     "mail.support.bundle",
@@ -171,6 +173,9 @@ class TestAccess(HttpCase):
             self.sample("mail.incoming.rejection").email_from_normalized = "access@remote.test"
             self.env.flush_all()
             return Model.search([("email", "=", "access@remote.test")], limit=1)
+        if model_name == "mail.quota.saver.wizard.line":
+            wizard = self.sample("mail.quota.saver.wizard")
+            return Model.create({"wizard_id": wizard.id, "user_id": self.env.user.id})
         if model_name == "mail.mail.retry.wizard":
             return Model.with_context(active_model="mail.mail", active_ids=self.mail.ids).create({})
         if Model._transient or Model._abstract:

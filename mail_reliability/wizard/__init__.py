@@ -3,6 +3,7 @@
 
 from . import mail_mail_retry_wizard
 from . import mail_quota_facts_wizard
+from . import mail_quota_saver_wizard
 from . import mail_support_bundle
 from . import mail_log_search
 from . import mail_resend_message
