@@ -569,8 +569,8 @@ class MailHealthCheck(models.Model):
                 ERROR if bulk else WARNING,
                 " ".join(
                     [
+                        volume,  # first: the finding is cut at 500 characters
                         _("Bulk sender rules not met: %(rules)s.", rules="; ".join(failed)),
-                        volume,
                     ]
                 ),
                 fix,
@@ -579,7 +579,7 @@ class MailHealthCheck(models.Model):
         if unknown:
             return Finding(
                 WARNING,
-                " ".join([_("Could not check: %(what)s.", what="; ".join(unknown)), volume]),
+                " ".join([volume, _("Could not check: %(what)s.", what="; ".join(unknown))]),
                 _("Check the DNS resolver settings (Settings > Emails > Email Health)."),
                 details=details,
             )

@@ -852,8 +852,8 @@ def bulk_sender_rules(
                 )
                 if usable
                 else _lt(
-                    "no usable DKIM key found (selectors tried: %(selectors)s)",
-                    selectors=_selector_list(tried, lang),
+                    "no usable DKIM key found (%(count)s selectors tried, see the DKIM check)",
+                    count=len(tried),
                 ),
                 lang,
             ),
