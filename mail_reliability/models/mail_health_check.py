@@ -9,6 +9,7 @@ user and never stops the other checks or the daily cron.
 """
 
 import logging
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -32,6 +33,7 @@ CHECKS = (
     ("spf", 30, "SPF"),
     ("dkim", 40, "DKIM"),
     ("dmarc", 50, "DMARC"),
+    ("bulk_sender", 55, "Bulk sender rules (Gmail, Yahoo)"),
     ("queue", 60, "Email queue"),
     ("quota", 70, "Daily quota"),
     ("bounce_rate", 80, "Bounce rate"),
@@ -40,6 +42,7 @@ CHECKS = (
 DEFAULT_DOMAIN_THRESHOLD = 5
 MAX_SENDING_DOMAINS = 10
 DEFAULT_BOUNCE_MIN_VOLUME = 100  # recipients: below that a rate says nothing
+BULK_SENDER_DAYS = 30  # days of delivery statistics read for the bulk-sender volume
 PARAM = "mail_reliability.%s"
 
 
@@ -164,7 +167,7 @@ class MailHealthCheck(models.Model):
         except DnsUnavailable as exc:
             return Finding(
                 WARNING,
-                _("Could not check: %(error)s", error=exc),
+                _("Could not check: %(error)s", error=exc.text_in(self.env.lang)),
                 _("Check the DNS resolver settings (Settings > Emails > Email Health)."),
             )
         except Exception as exc:  # one check never breaks the others
@@ -458,7 +461,11 @@ class MailHealthCheck(models.Model):
                 findings.append(
                     Finding(
                         WARNING,
-                        _("%(domain)s: could not check (%(error)s)", domain=domain, error=exc),
+                        _(
+                            "%(domain)s: could not check (%(error)s)",
+                            domain=domain,
+                            error=exc.text_in(self.env.lang),
+                        ),
                         _("Check the DNS resolver settings (Settings > Emails > Email Health)."),
                     )
                 )
@@ -484,22 +491,182 @@ class MailHealthCheck(models.Model):
     def _check_spf(self, context):
         resolver = self._context_resolver(context)
         hosts = self._server_hosts(context)
+        lang = self.env.lang
         return self._dns_check(
-            context, lambda domain: dns_checks.spf_finding(resolver, domain, hosts)
+            context, lambda domain: dns_checks.spf_finding(resolver, domain, hosts, lang=lang)
         )
 
+    @api.model
+    def _dkim_selectors(self):
+        """The DKIM selectors the admin entered (Settings > Emails > Email Health)."""
+        return [s.strip() for s in (self._param("dkim_selectors") or "").split(",") if s.strip()]
+
     def _check_dkim(self, context):
+        """The configured selectors, and the common ones (``COMMON_DKIM_SELECTORS``)
+        found without typing, within ``DKIM_DISCOVERY_BUDGET`` seconds for all the
+        sending domains."""
         resolver = self._context_resolver(context)
-        selectors = [
-            s.strip() for s in (self._param("dkim_selectors") or "").split(",") if s.strip()
-        ]
+        selectors = self._dkim_selectors()
+        deadline = time.monotonic() + dns_checks.DKIM_DISCOVERY_BUDGET
+        lang = self.env.lang
         return self._dns_check(
-            context, lambda domain: dns_checks.dkim_finding(resolver, domain, selectors)
+            context,
+            lambda domain: dns_checks.dkim_finding(
+                resolver, domain, selectors, deadline=deadline, lang=lang
+            ),
         )
 
     def _check_dmarc(self, context):
         resolver = self._context_resolver(context)
-        return self._dns_check(context, lambda domain: dns_checks.dmarc_finding(resolver, domain))
+        lang = self.env.lang
+        return self._dns_check(
+            context, lambda domain: dns_checks.dmarc_finding(resolver, domain, lang=lang)
+        )
+
+    def _check_bulk_sender(self, context):
+        """The Gmail/Yahoo 2024 rules for bulk senders, for this database's volume.
+
+        Bulk: at least ``bulk_sender_daily_volume`` (5,000) emails accepted for
+        Gmail addresses on one day of the last ``BULK_SENDER_DAYS`` days
+        (delivery statistics).  Rules: SPF, DKIM, DMARC present and aligned with
+        the From domain (each sending domain), one-click unsubscribe on campaign
+        mail.  OK when all hold; a failed rule is an error for a bulk sender, a
+        warning below the volume."""
+        threshold = self._int_param("bulk_sender_daily_volume", dns_checks.BULK_SENDER_DAILY_VOLUME)
+        peak_day, peak = self._bulk_sender_peak(BULK_SENDER_DAYS)
+        bulk = bool(threshold) and peak >= threshold
+        volume = _(
+            "Peak of %(peak)s emails a day to Gmail addresses in the last %(days)s days; "
+            "Gmail counts a bulk sender from %(threshold)s a day.",
+            peak=peak,
+            days=BULK_SENDER_DAYS,
+            threshold=threshold,
+        )
+        failed, unknown, details = [], [], []
+        if peak_day:
+            details.append(_("Busiest day: %(day)s (%(peak)s)", day=peak_day, peak=peak))
+        domains = context["sending_domains"]
+        if not domains:
+            unknown.append(_("no sending domain: set an alias domain first"))
+        else:
+            resolver = self._context_resolver(context)
+            hosts = self._server_hosts(context)
+            selectors = self._dkim_selectors()
+            deadline = time.monotonic() + dns_checks.DKIM_DISCOVERY_BUDGET
+            lang = self.env.lang
+            for domain in domains:
+                envelope = self._envelope_domain(context, domain)
+                try:
+                    rules, lines = dns_checks.bulk_sender_rules(
+                        resolver, domain, envelope, hosts, selectors, deadline, lang=lang
+                    )
+                except DnsUnavailable as exc:
+                    unknown.append(
+                        _(
+                            "%(domain)s: could not check (%(error)s)",
+                            domain=domain,
+                            error=exc.text_in(lang),
+                        )
+                    )
+                    continue
+                details.append(
+                    _(
+                        "%(domain)s (envelope sender at %(envelope)s):",
+                        domain=domain,
+                        envelope=envelope,
+                    )
+                )
+                for rule in rules:
+                    details.append(f"    [{'ok' if rule.passed else 'X'}] {rule.text}")
+                    if rule.passed is False:
+                        failed.append(f"{domain}: {rule.text}")
+                details += [f"        {line}" for line in lines]
+        passed, text = self._bulk_sender_unsubscribe()
+        details.append(f"[{'ok' if passed else ('n/a' if passed is None else 'X')}] {text}")
+        if passed is False:
+            failed.append(text)
+        fix = _(
+            "Gmail and Yahoo require from bulk senders: SPF and DKIM for the sending domain, "
+            "a DMARC record (p=none is enough) whose From domain is aligned with the SPF "
+            "envelope domain or the DKIM domain, one-click unsubscribe (RFC 8058) on "
+            "marketing mail, and a spam complaint rate below 0.3%%. Publish the missing DNS "
+            "records at your DNS host (the SPF, DKIM and DMARC rows above say which), and "
+            "serve Odoo over https (web.base.url) for the unsubscribe link. See "
+            "https://support.google.com/a/answer/81126."
+        ).replace("%%", "%")
+        if failed:
+            return Finding(
+                ERROR if bulk else WARNING,
+                " ".join(
+                    [
+                        volume,  # first: the finding is cut at 500 characters
+                        _("Bulk sender rules not met: %(rules)s.", rules="; ".join(failed)),
+                    ]
+                ),
+                fix,
+                details=details,
+            )
+        if unknown:
+            return Finding(
+                WARNING,
+                " ".join([volume, _("Could not check: %(what)s.", what="; ".join(unknown))]),
+                _("Check the DNS resolver settings (Settings > Emails > Email Health)."),
+                details=details,
+            )
+        return Finding(
+            OK,
+            " ".join(
+                [
+                    _(
+                        "SPF, DKIM and aligned DMARC for %(domains)s; %(unsubscribe)s.",
+                        domains=", ".join(domains),
+                        unsubscribe=text,
+                    ),
+                    volume,
+                ]
+            ),
+            details=details,
+        )
+
+    @api.model
+    def _bulk_sender_peak(self, days):
+        """``(day, count)``: the most emails the relays accepted for Gmail addresses
+        on one day of the last ``days`` days (delivery statistics), ``(False, 0)``
+        when none."""
+        since = fields.Date.today() - timedelta(days=days - 1)
+        groups = (
+            self.env["mail.delivery.stats"]
+            .sudo()
+            ._read_group(
+                [("date", ">=", since), ("recipient_domain", "in", dns_checks.GMAIL_DOMAINS)],
+                ["date:day"],
+                ["sent:sum"],
+            )
+        )
+        return max(
+            ((day, sent or 0) for day, sent in groups), key=lambda g: g[1], default=(False, 0)
+        )
+
+    @api.model
+    def _envelope_domain(self, context, from_domain):
+        """The domain of the envelope sender (Return-Path) of mail from ``from_domain``:
+        Odoo's bounce address when the outgoing server's From filter lets it through
+        (``ir.mail_server._prepare_email_message``), the From address otherwise."""
+        alias = context["alias_domain"]
+        bounce = alias.bounce_email if alias else False
+        if not bounce:
+            return from_domain
+        server = context["servers"][:1]
+        if server and not server._match_from_filter(bounce, server.from_filter):
+            return from_domain
+        return bounce.rpartition("@")[2].lower()
+
+    @api.model
+    def _bulk_sender_unsubscribe(self):
+        """``(passed, text)`` for one-click unsubscribe on campaign mail; ``passed``
+        is None when it does not apply. Without Email Marketing there is no campaign
+        mail; the Email Marketing bridge answers from the headers stock puts on it."""
+        return None, _("One-click unsubscribe: not applicable (Email Marketing is not installed)")
 
     def _check_queue(self, context):
         now = fields.Datetime.now()

@@ -118,7 +118,9 @@ class ResConfigSettings(models.TransientModel):
     mr_dkim_selectors = fields.Char(
         "DKIM Selectors",
         config_parameter="mail_reliability.dkim_selectors",
-        help="Selectors your mail provider signs with, comma separated (e.g. google, s1, s2).",
+        help="Selectors your mail provider signs with, comma separated. Optional: common "
+        "selectors (google, selector1, s1, k1...) are found without typing them; enter the "
+        "ones a provider generates (Amazon SES, Postmark).",
     )
     mr_domain_failure_threshold = fields.Integer(
         "Recurring Failures Threshold",

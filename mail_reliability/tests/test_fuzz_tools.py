@@ -484,6 +484,9 @@ class FakeResolver:
     def txt(self, name):
         return list(self._txt)
 
+    def probe_txt(self, name):  # a guessed DKIM selector: the same hostile answers
+        return list(self._txt)
+
     def addresses(self, name):
         return list(self._addresses)
 
@@ -562,6 +565,11 @@ class TestFuzzDnsRecords(BaseCase):
             dns_checks.dkim_finding(resolver, "example.com", ["s1", "google"]),
             dns_checks.dmarc_finding(resolver, "mail.example.com"),
         ]
+        rules, details = dns_checks.bulk_sender_rules(
+            resolver, "example.com", "bounce.example.com", {"server": ip or "smtp.test"}
+        )
+        self.assertTrue(all(rule.passed in (True, False, None) and rule.text for rule in rules))
+        self.assertTrue(all(isinstance(line, str) for line in details))
         for record in txt:
             self.assertIsInstance(dns_checks.parse_tags(record), dict)
             findings.append(dns_checks.evaluate_dmarc(record, "example.com"))

@@ -13,12 +13,15 @@ from unittest.mock import patch
 from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
+from odoo.tools.translate import code_translations
 
+from ..models.mail_health_check import MailHealthCheck
 from ..tools.delivery_stats import DeliveryCounts
 from .common import SmtpSinkCase
 from .peers import BlackHoleDns, DnsPeer
+from .test_dns_checks import dkim_record
 
-DKIM_KEY = "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC" + "y" * 150
+DKIM_KEY = dkim_record(1024)
 
 
 @tagged("mail_reliability", "post_install", "-at_install")
@@ -37,6 +40,8 @@ class TestMailHealthCheck(SmtpSinkCase):
         ICP.set_param("mail_reliability.dns_port", str(cls.dns.port))
         ICP.set_param("mail_reliability.dns_timeout", "1")
         ICP.set_param("mail_reliability.dkim_selectors", "s1")
+        # campaign mail's one-click unsubscribe link must be https (bulk-sender rules)
+        ICP.set_param("web.base.url", "https://odoo.corp-mr.net")
         cls.Check = cls.env["mail.health.check"]
 
     def setUp(self):
@@ -60,12 +65,12 @@ class TestMailHealthCheck(SmtpSinkCase):
     # ------------------------------------------------------------------
     def test_all_good(self):
         checks = self.run_checks()
-        for code in ("admin_email", "spf", "dkim", "dmarc", "domain_failures"):
+        for code in ("admin_email", "spf", "dkim", "dmarc", "bulk_sender", "domain_failures"):
             with self.subTest(code=code):
                 self.assertEqual(checks[code].status, "ok", checks[code].finding)
-        self.assertEqual(len(self.Check.search([])), 9, "one row per check, no duplicates")
+        self.assertEqual(len(self.Check.search([])), 10, "one row per check, no duplicates")
         self.run_checks()
-        self.assertEqual(len(self.Check.search([])), 9)
+        self.assertEqual(len(self.Check.search([])), 10)
         self.assertIn("quarantine", checks["dmarc"].finding)
         self.assertIn("SPF alignment strict", checks["dmarc"].finding)
 
@@ -160,7 +165,149 @@ class TestMailHealthCheck(SmtpSinkCase):
         self.assertEqual(checks["dmarc"].status, "warning")
         self.assertIn("policy none", checks["dmarc"].finding)
         self.env["ir.config_parameter"].set_param("mail_reliability.dkim_selectors", "")
-        self.assertEqual(self.run_checks()["dkim"].status, "warning")
+        check = self.run_checks()["dkim"]
+        self.assertEqual(check.status, "warning")
+        self.assertIn("no usable DKIM key found (selectors tried: google, selector1", check.finding)
+        self.assertIn("everlytickey1", check.details)
+
+    def test_dkim_found_without_typing_a_selector(self):
+        self.env["ir.config_parameter"].set_param("mail_reliability.dkim_selectors", "")
+        self.dns.add("google._domainkey.corp-mr.net", "TXT", DKIM_KEY)
+        self.dns.add("selector1._domainkey.corp-mr.net", "TXT", "v=DKIM1; k=rsa; p=")
+        check = self.run_checks()["dkim"]
+        self.assertEqual(check.status, "ok", check.finding)
+        self.assertIn("published for google, s1", check.finding)
+        self.assertIn("Revoked: selector1", check.finding)
+        self.assertIn("selector1._domainkey.corp-mr.net: revoked (empty p=)", check.details)
+        # a forged huge record at a common selector is judged, not fatal
+        self.dns.add("k1._domainkey.corp-mr.net", "TXT", "v=DKIM1; p=" + "A" * 20000)
+        check = self.run_checks()["dkim"]
+        self.assertEqual(check.status, "warning")
+        self.assertIn("k1._domainkey.corp-mr.net is not a valid DKIM key", check.finding)
+        self.assertLess(len(check.details), 5000)
+
+    def _gmail_volume(self, sent, days_ago=0):
+        """Delivery statistics: ``sent`` recipients at gmail.com accepted ``days_ago``."""
+        counts = DeliveryCounts()
+        counts.add([f"u{i}@gmail.com" for i in range(sent)], "attempted")
+        counts.add([f"u{i}@gmail.com" for i in range(sent)], "sent")
+        self.env["mail.delivery.stats"]._mr_write_counts(
+            counts, day=fields.Date.today() - timedelta(days=days_ago)
+        )
+
+    def test_bulk_sender(self):
+        """OK when every rule holds; a failed rule is a warning below the Gmail bulk
+        volume and an error from 5,000 a day to Gmail (delivery statistics)."""
+        Stats = self.env["mail.delivery.stats"]
+        Stats.search([]).unlink()  # rolled back with the test
+        check = self.run_checks()["bulk_sender"]
+        self.assertEqual(check.status, "ok", check.finding)
+        self.assertIn("SPF, DKIM and aligned DMARC for corp-mr.net", check.finding)
+        self.assertIn("Peak of 0 emails a day to Gmail", check.finding)
+        self.assertIn("from 5000 a day", check.finding)
+        # below the volume: a missing DMARC record is a warning
+        self._gmail_volume(4999, days_ago=3)
+        self._gmail_volume(100)
+        self.dns.records.pop(("_dmarc.corp-mr.net", "TXT"))
+        check = self.run_checks()["bulk_sender"]
+        self.assertEqual(check.status, "warning", check.finding)
+        self.assertIn("corp-mr.net: no valid DMARC record", check.finding)
+        self.assertIn("Peak of 4999 emails a day", check.finding)
+        self.assertIn("support.google.com", check.fix)
+        # a day at 5,000 (gmail.com and googlemail.com together): a bulk sender
+        counts = DeliveryCounts()
+        counts.add(["v@googlemail.com"], "sent")
+        self.env["mail.delivery.stats"]._mr_write_counts(
+            counts, day=fields.Date.today() - timedelta(days=3)
+        )
+        check = self.run_checks()["bulk_sender"]
+        self.assertEqual(check.status, "error", check.finding)
+        self.assertIn("Peak of 5000 emails a day", check.finding)
+        # older than 30 days does not count; other recipient domains do not count
+        Stats.search([]).unlink()
+        self._gmail_volume(6000, days_ago=31)
+        counts = DeliveryCounts()
+        counts.add([f"w{i}@corp-mr.net" for i in range(6000)], "sent")
+        Stats._mr_write_counts(counts)
+        self.assertEqual(self.run_checks()["bulk_sender"].status, "warning")
+        # the threshold is a parameter
+        self.env["ir.config_parameter"].set_param(
+            "mail_reliability.bulk_sender_daily_volume", "6000"
+        )
+        self._gmail_volume(5999)
+        self.assertEqual(self.run_checks()["bulk_sender"].status, "warning")
+        self._gmail_volume(1)
+        self.assertEqual(self.run_checks()["bulk_sender"].status, "error")
+        # DMARC back: all rules hold, whatever the volume
+        self.dns.add("_dmarc.corp-mr.net", "TXT", "v=DMARC1; p=none")
+        check = self.run_checks()["bulk_sender"]
+        self.assertEqual(check.status, "ok", check.finding)
+
+    def test_bulk_sender_misaligned_from_domain(self):
+        """Mail from shop-mr.net leaves with Odoo's bounce address at corp-mr.net: SPF
+        passes, but for a domain not aligned with the From domain, and shop-mr.net has no
+        DKIM key: DMARC cannot pass."""
+        self.from_addresses = ["news@shop-mr.net"]
+        self.dns.add("shop-mr.net", "TXT", "v=spf1 ip4:127.0.0.0/8 -all")
+        self.dns.add("_dmarc.shop-mr.net", "TXT", "v=DMARC1; p=reject")
+        self._gmail_volume(5000)
+        check = self.run_checks()["bulk_sender"]
+        self.assertEqual(check.status, "error", check.finding)
+        self.assertIn("shop-mr.net: not aligned", check.finding)
+        self.assertIn(
+            "envelope domain corp-mr.net is not aligned with the From domain shop-mr.net",
+            check.finding,
+        )
+        self.assertIn("shop-mr.net: no usable DKIM key", check.finding)
+        self.assertNotIn("corp-mr.net: no", check.finding, "corp-mr.net itself is fine")
+        self.assertIn("shop-mr.net (envelope sender at corp-mr.net)", check.details)
+        # its own DKIM key aligns it
+        self.dns.add("s1._domainkey.shop-mr.net", "TXT", DKIM_KEY)
+        check = self.run_checks()["bulk_sender"]
+        self.assertEqual(check.status, "ok", check.finding)
+        # an outgoing server whose From filter does not let the bounce address through
+        # sends with the From address as envelope: SPF of shop-mr.net itself
+        self.mail_server.from_filter = "shop-mr.net"
+        self.dns.records.pop(("s1._domainkey.shop-mr.net", "TXT"))
+        check = self.run_checks()["bulk_sender"]
+        self.assertIn("shop-mr.net (envelope sender at shop-mr.net)", check.details)
+        self.assertNotIn("not aligned", check.finding)
+
+    def test_bulk_sender_without_email_marketing(self):
+        """Without Email Marketing (no bridge) there is no campaign mail: the unsubscribe
+        rule is not applicable and does not fail the check. (The bridge's tests cover
+        campaign mail.)"""
+        passed, text = MailHealthCheck._bulk_sender_unsubscribe(self.Check)
+        self.assertIsNone(passed)
+        self.assertIn("not applicable", text)
+        with patch.object(
+            type(self.Check), "_bulk_sender_unsubscribe", MailHealthCheck._bulk_sender_unsubscribe
+        ):
+            self.env["ir.config_parameter"].set_param("web.base.url", "http://odoo.corp-mr.net")
+            check = self.run_checks()["bulk_sender"]
+        self.assertEqual(check.status, "ok", check.finding)
+        self.assertIn("not applicable (Email Marketing is not installed)", check.finding)
+        self.assertIn("[n/a]", check.details)
+
+    def test_dns_findings_in_the_readers_language(self):
+        """A check run by a French-speaking admin stores the DNS findings in French
+        (through the module's code translations)."""
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.dns.records.pop(("_dmarc.corp-mr.net", "TXT"))
+        french = {
+            "%(domain)s: no DMARC record.": "%(domain)s : aucun enregistrement DMARC.",
+            "no valid DMARC record": "aucun enregistrement DMARC valide",
+        }
+        with patch.dict(
+            code_translations.python_translations, {("mail_reliability", "fr_FR"): french}
+        ):
+            checks = {c.code: c for c in self.Check.with_context(lang="fr_FR")._action_run_checks()}
+            self.assertEqual(checks["dmarc"].finding, "corp-mr.net : aucun enregistrement DMARC.")
+            self.assertIn(
+                "corp-mr.net: aucun enregistrement DMARC valide", checks["bulk_sender"].finding
+            )
+            english = self.run_checks()
+        self.assertEqual(english["dmarc"].finding, "corp-mr.net: no DMARC record.")
 
     def test_dns_timeout_is_a_warning(self):
         hole = BlackHoleDns()
@@ -172,7 +319,7 @@ class TestMailHealthCheck(SmtpSinkCase):
         checks = self.run_checks()
         # one timeout for the whole run, not one per domain and record
         self.assertLess(time.monotonic() - started, 2)
-        for code in ("spf", "dkim", "dmarc"):
+        for code in ("spf", "dkim", "dmarc", "bulk_sender"):
             with self.subTest(code=code):
                 self.assertEqual(checks[code].status, "warning")
                 self.assertIn("could not check", checks[code].finding.lower())

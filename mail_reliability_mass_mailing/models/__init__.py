@@ -8,3 +8,4 @@ from . import mail_compose_message
 from . import mailing_mailing
 from . import mail_delivery_stats
 from . import mail_delivery_issue
+from . import mail_health_check

@@ -8,3 +8,4 @@ from . import test_urgent_vs_queued
 from . import test_mailing_queue
 from . import test_mailing_retention
 from . import test_delivery_issue
+from . import test_bulk_sender
