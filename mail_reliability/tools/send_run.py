@@ -112,6 +112,8 @@ class SendRun:
     quota_settings: tuple | None = None  # (daily_limit, timezone, reserve), read once
     server_quota: dict = dataclasses.field(default_factory=dict)  # {server id: settings}
     servers: dict = dataclasses.field(default_factory=dict)  # {server id: ir.mail_server}
+    # ir.mail_server: each server's pace (tools/pacing.py), read once per run
+    pacing: dict = dataclasses.field(default_factory=dict)  # {server id: Pace}
     # ir.mail_server: default bounce / from addresses per user and companies
     defaults: dict = dataclasses.field(default_factory=dict)
     # mail.message: ids whose chatter update waits for the end of a failed batch
