@@ -523,8 +523,16 @@ class IrMailServer(models.Model):
             # The server hung up on a throttling reply: the rest waits for a new session.
             return max(now + pacing.CONNECTION_RETRY, pacing.next_window(now))
         rate = pacing.effective_rate(pace, now)
-        if not rate or self._mr_take_send_slot(server, rate, now):
+        if not rate:
             return None
+        try:
+            if self._mr_take_send_slot(server, rate, now):
+                return None
+        except Exception:  # e.g. no database connection left: wait rather than overshoot
+            _logger.warning(
+                "server %s: pace not counted, emails left queued", server.id, exc_info=True
+            )
+            return now + pacing.CONNECTION_RETRY
         return pacing.next_window(now)
 
     @api.model
@@ -630,12 +638,16 @@ class IrMailServer(models.Model):
         pace = self._mr_pace(self.sudo().browse(server_id))
         if pace.max_connections <= 0:
             return None
-        with self.env["mail.quota.usage"]._ledger_transaction() as cr:
-            for slot in range(1, pace.max_connections + 1):
-                key = pacing.slot_key(server_id, slot)
-                cr.execute("SELECT pg_try_advisory_lock(%s, %s)", [CONNECTION_LOCK_SPACE, key])
-                if cr.fetchone()[0]:
-                    return cr, key
+        try:
+            with self.env["mail.quota.usage"]._ledger_transaction() as cr:
+                for slot in range(1, pace.max_connections + 1):
+                    key = pacing.slot_key(server_id, slot)
+                    cr.execute("SELECT pg_try_advisory_lock(%s, %s)", [CONNECTION_LOCK_SPACE, key])
+                    if cr.fetchone()[0]:
+                        return cr, key
+        except Exception:  # e.g. no database connection left: the emails wait, not fail
+            _logger.warning("server %s: no connection slot taken", server_id, exc_info=True)
+            return False
         _logger.info(
             "outgoing server %s: all %s connection slot(s) in use, emails left queued",
             server_id,
