@@ -153,10 +153,7 @@ class IrMailServer(models.Model):
         for server in self:
             pace = server._mr_read_pace()
             rate = pacing.effective_rate(pace, now)
-            paused = pacing.paused_until(pace, now)
-            if paused:
-                text = self.env._("Paused until %(time)s", time=server._mr_local_time(paused))
-            elif rate:
+            if rate:
                 text = self.env._("%(rate)s emails per minute", rate=rate)
             else:
                 text = self.env._("No limit")
@@ -515,16 +512,13 @@ class IrMailServer(models.Model):
         if pace.is_off:
             return None
         now = fields.Datetime.now()
-        paused = pacing.paused_until(pace, now)
-        if paused:
-            return paused
+        rate = pacing.effective_rate(pace, now)
+        if not rate:  # a connection cap only: connect() holds the slot
+            return None
         smtp = getattr(smtp_session, "__obj__", smtp_session)
         if pace.slowed(now) and smtp is not None and getattr(smtp, "sock", True) is None:
             # The server hung up on a throttling reply: the rest waits for a new session.
             return max(now + pacing.CONNECTION_RETRY, pacing.next_window(now))
-        rate = pacing.effective_rate(pace, now)
-        if not rate:
-            return None
         try:
             if self._mr_take_send_slot(server, rate, now):
                 return None
@@ -619,7 +613,7 @@ class IrMailServer(models.Model):
             server_id,
             until,
             level,
-            pacing.effective_rate(pace, now) or "no limit, paused",
+            pacing.effective_rate(pace, now) or "no rate set, not slowed",
             reply,
         )
 

@@ -35,6 +35,7 @@ QUIET = (
 )
 NOW = datetime(2026, 3, 10, 15, 0, 20)
 MINUTE = timedelta(minutes=1)
+DELETE_OWN_TRIGGERS = "DELETE FROM ir_cron_trigger WHERE cron_id = %s AND id > %s AND call_at = %s"
 
 
 @tagged("mail_reliability", "at_install")
@@ -51,7 +52,6 @@ class TestPacingRules(BaseCase):
         self.assertTrue(pacing.Pace().is_off)
         self.assertFalse(pacing.Pace(rate=5).is_off)
         self.assertFalse(pacing.Pace(max_connections=2).is_off)
-        self.assertFalse(pacing.Pace(slowed_until=NOW, level=1).is_off)
         self.assertEqual(pacing.effective_rate(pacing.Pace(), NOW), 0)
 
     def test_slow_down_halves_then_recovers(self):
@@ -76,22 +76,13 @@ class TestPacingRules(BaseCase):
         self.assertEqual(pacing.effective_rate(slower, until2), 30)
         self.assertEqual(pacing.after_throttle(slower, until2)[1], 1)
 
-    def test_server_without_rate_pauses(self):
+    def test_server_without_rate_is_not_slowed(self):
         pace = pacing.Pace()
         until, level = pacing.after_throttle(pace, NOW)
-        paused = pacing.Pace(slowed_until=until, level=level)
-        self.assertEqual(pacing.paused_until(paused, NOW), NOW + MINUTE)
-        self.assertIsNone(pacing.paused_until(paused, NOW + MINUTE))
-        self.assertEqual(pacing.effective_rate(paused, NOW), 0)
-        # A second throttle after the pause: a longer one.
-        again = NOW + 3 * MINUTE
-        until2, level2 = pacing.after_throttle(paused, again)
-        paused2 = pacing.Pace(slowed_until=until2, level=level2)
-        self.assertEqual(pacing.paused_until(paused2, again), again + 2 * MINUTE)
-        # A server with a rate is slowed, not paused.
-        self.assertIsNone(
-            pacing.paused_until(pacing.Pace(rate=5, slowed_until=until2, level=2), again)
-        )
+        recorded = pacing.Pace(slowed_until=until, level=level)
+        self.assertTrue(recorded.is_off, "installing changes nothing: no pace, no hold")
+        self.assertEqual(recorded.slowed(NOW), 1, "the reply is recorded (and shown)")
+        self.assertEqual(pacing.effective_rate(recorded, NOW), 0)
 
     def test_slot_keys(self):
         keys = {pacing.slot_key(server, slot) for server in (1, 2, 3) for slot in (1, 50, 100)}
@@ -284,21 +275,22 @@ class TestPacingSlowDown(PacingCase):
             self._run_queue(others)
             self.assertEqual(set(others.mapped("state")), {"sent"})
 
-    def test_server_without_rate_pauses_after_throttling(self):
+    def test_server_without_rate_records_the_reply_but_is_not_slowed(self):
         throttled = self._mails(1, prefix="throttled1-")
         others = self._mails(3, prefix="after")
         with freeze_time(NOW):
-            triggers_before = self._queue_triggers()
             self._run_queue(throttled + others)
-            self.assertEqual(self.mail_server.slow_level, 1)
-            self.assertIn("Paused until", self.mail_server.pace_summary)
-            self.assertEqual(set(others.mapped("state")), {"outgoing"})
-            self.assertEqual(set(others.mapped("retry_count")), {0})
-            calls = (self._queue_triggers() - triggers_before).mapped("call_at")
-            self.assertIn(NOW.replace(microsecond=0) + MINUTE, calls)
-        with freeze_time(NOW + MINUTE):
-            self._run_queue(others)
-            self.assertEqual(set(others.mapped("state")), {"sent"})
+            server = self.mail_server.with_context(tz="UTC")
+            self.assertEqual(server.slow_level, 1)
+            self.assertEqual(
+                server.pace_summary,
+                "No limit; slowed down until 15:15 because: " + server.slowed_reason,
+            )
+            self._run_queue(others.filtered(lambda m: m.state == "outgoing"))
+            # Only what the dropped session deferred (as before pacing) waits; nothing is held.
+            held = others.filtered(lambda m: m.state == "outgoing" and not m.retry_count)
+            self.assertFalse(held)
+            self.assertTrue(others.filtered(lambda m: m.state == "sent"))
 
     def test_5xx_sending_limit_is_deferred_not_failed(self):
         self.sink.add_rule(
@@ -547,7 +539,6 @@ class TestPacingAcrossSenders(BaseCase):
                 self._delete(server_id, mail_ids)
                 with self.registry.cursor() as cr:
                     cr.execute(
-                        "DELETE FROM ir_cron_trigger"
-                        " WHERE cron_id = %s AND id > %s AND call_at = %s",
+                        DELETE_OWN_TRIGGERS,
                         [cron_id, last_trigger, pacing.next_window(NOW)],
                     )

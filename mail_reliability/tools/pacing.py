@@ -11,11 +11,10 @@ Pure Python, no database needed; every datetime is naive UTC, like Odoo's.
 * **Slow-down**: a throttling reply from the server (``SmtpVerdict.throttled``)
   slows it for :data:`SLOW_DOWN` (:func:`after_throttle`). Each further
   throttling reply during a slow-down slows it one level more; after
-  :data:`SLOW_DOWN` without one it is back at full pace. With a rate, level
-  ``n`` sends ``rate / 2**n`` a minute (at least 1); without a rate there is
-  nothing to halve, so level ``n`` pauses the server for
-  :data:`PAUSE_MINUTES` ``[n - 1]`` minutes after the reply, then sends at
-  full speed again.
+  :data:`SLOW_DOWN` without one it is back at full pace. Level ``n`` sends
+  ``rate / 2**n`` a minute (at least 1). A server without a rate is not
+  slowed (installing changes nothing): the reply is recorded and shown, and
+  setting a rate makes it count.
 """
 
 import dataclasses
@@ -23,9 +22,7 @@ from datetime import timedelta
 
 WINDOW = timedelta(minutes=1)
 SLOW_DOWN = timedelta(minutes=15)
-# Pause of a server without a rate after a throttling reply, per slow-down level.
-PAUSE_MINUTES = (1, 2, 4, 8, 15)
-MAX_LEVEL = len(PAUSE_MINUTES)
+MAX_LEVEL = 5  # at most rate / 32
 # How long a sender that found every connection slot of a server taken waits.
 CONNECTION_RETRY = timedelta(minutes=1)
 # Most connections one server may be given (keys of the advisory locks).
@@ -39,15 +36,16 @@ class Pace:
     rate: int = 0  # emails per minute; 0: no limit
     max_connections: int = 0  # SMTP sessions at once; 0: no limit
     slowed_until: object = None  # naive UTC datetime, or None
-    level: int = 0  # slow-down level (halvings or pause step)
+    level: int = 0  # slow-down level (halvings of the rate)
 
     @property
     def is_off(self):
-        """Nothing to enforce: no rate, no connection cap, never slowed down."""
-        return not (self.rate > 0 or self.max_connections > 0 or self.slowed_until)
+        """Nothing to enforce: no rate and no connection cap (the default)."""
+        return not (self.rate > 0 or self.max_connections > 0)
 
     def slowed(self, now):
-        """The slow-down level in force at ``now`` (0: full pace)."""
+        """The slow-down level recorded for ``now`` (0: none); it only changes the
+        pace of a server with a rate (:func:`effective_rate`)."""
         if self.slowed_until and now < self.slowed_until and self.level > 0:
             return min(self.level, MAX_LEVEL)
         return 0
@@ -69,17 +67,6 @@ def effective_rate(pace, now):
     if pace.rate <= 0:
         return 0
     return max(1, pace.rate >> pace.slowed(now))
-
-
-def paused_until(pace, now):
-    """End of the pause of a server without a rate after a throttling reply,
-    or None when it may send at ``now``."""
-    level = pace.slowed(now)
-    if pace.rate > 0 or not level:
-        return None
-    throttled_at = pace.slowed_until - SLOW_DOWN
-    until = throttled_at + timedelta(minutes=PAUSE_MINUTES[level - 1])
-    return until if now < until else None
 
 
 def after_throttle(pace, now):
