@@ -8,6 +8,7 @@ from . import mail_mail
 from . import mail_notification
 from . import mail_quota_usage
 from . import mail_quota_lease
+from . import mail_pacing_window
 from . import mail_bounce_report
 from . import mail_thread
 from . import mail_alias

@@ -10,6 +10,12 @@ is left, keyed by Message-Id, in the send run's outcomes
 (``tools/send_run.py``), which ``mail.mail`` reads when it turns the attempt
 into a state (:meth:`mail.mail._mr_apply_outcome`).
 
+Pacing (``tools/pacing.py``): an optional rate (emails per minute) and number
+of connections per server, shared by every process through the database;
+``mail.mail._mr_pace_or_hold`` asks :meth:`IrMailServer._mr_pace_hold` before
+each email. A throttling reply slows the server down on its own
+(:meth:`IrMailServer._mr_note_throttle`).
+
 Secrets:
 
 * ``export_data`` (Export dialog, RPC) writes ``[redacted]`` instead of the
@@ -32,7 +38,7 @@ from odoo.exceptions import ValidationError
 
 from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 
-from ..tools import send_run
+from ..tools import pacing, send_run
 from ..tools.constants import QUOTA, QUOTA_RESET_CRON_XMLID
 from ..tools.redaction import redact_export
 from ..tools.smtp_reply import reply_text
@@ -74,6 +80,29 @@ class _QuietQuotaHolds(logging.Filter):
 logging.getLogger("odoo.addons.mail.models.mail_mail").addFilter(_QuietQuotaHolds())
 
 
+# First key of the advisory locks held for the connection slots of servers (second key:
+# tools.pacing.slot_key).
+CONNECTION_LOCK_SPACE = 0x6D72434E  # "mrCN"
+
+
+class _NoConnectionSlot:
+    """What ``connect()`` returns instead of a session when every connection slot of
+    the server is taken: ``mail.mail._mr_pace_or_hold`` leaves the batch queued.
+    Should anything try to send through it, it fails like a dropped session."""
+
+    _mr_no_slot = True
+    smtp_from = None
+    from_filter = False
+
+    def send_message(self, *args, **kwargs):
+        raise smtplib.SMTPServerDisconnected("no connection slot free for this server")
+
+    def quit(self):
+        return None
+
+    close = quit
+
+
 def _outcome(env, message_id):
     """Where to record what the server said about email ``message_id``: the send
     run's :class:`~..tools.send_run.Outcome` (a throwaway one outside a run, where
@@ -97,6 +126,70 @@ class IrMailServer(models.Model):
         "through it does not count toward the database's daily limit.",
     )
 
+    rate_per_minute = fields.Integer(
+        "Emails per Minute",
+        help="Most emails handed to this server per clock minute, by all Odoo processes "
+        "together (0: no limit). Emails beyond it wait in the queue for the next minute.",
+    )
+    max_connections = fields.Integer(
+        "Connections at Once",
+        help="Most SMTP connections open to this server at the same time, by all Odoo "
+        "processes together (0: no limit). A sender finding them all in use leaves its "
+        "emails in the queue and tries again a minute later.",
+    )
+    slowed_until = fields.Datetime(
+        "Slowed Down Until",
+        readonly=True,
+        copy=False,
+        help="The server answered that we send too fast: it is sent to more slowly until then",
+    )
+    slow_level = fields.Integer(readonly=True, copy=False)
+    slowed_reason = fields.Char("Slowed Down Because", readonly=True, copy=False)
+    pace_summary = fields.Char("Current Pace", compute="_compute_pace_summary")
+
+    @api.depends("rate_per_minute", "slowed_until", "slow_level", "slowed_reason")
+    def _compute_pace_summary(self):
+        now = fields.Datetime.now()
+        for server in self:
+            pace = server._mr_read_pace()
+            rate = pacing.effective_rate(pace, now)
+            if rate:
+                text = self.env._("%(rate)s emails per minute", rate=rate)
+            else:
+                text = self.env._("No limit")
+            if pace.slowed(now):
+                text = self.env._(
+                    "%(pace)s; slowed down until %(time)s because: %(reply)s",
+                    pace=text,
+                    time=server._mr_local_time(pace.slowed_until),
+                    reply=server.slowed_reason or "",
+                )
+            server.pace_summary = text
+
+    def _mr_local_time(self, when):
+        return fields.Datetime.context_timestamp(self, when).strftime("%H:%M")
+
+    @api.constrains("rate_per_minute", "max_connections")
+    def _check_pace(self):
+        for server in self:
+            if server.rate_per_minute < 0:
+                raise ValidationError(
+                    self.env._(
+                        "The emails per minute of server %(name)s cannot be negative; "
+                        "use 0 for no limit.",
+                        name=server.name,
+                    )
+                )
+            if not 0 <= server.max_connections <= pacing.MAX_CONNECTIONS:
+                raise ValidationError(
+                    self.env._(
+                        "The connections at once of server %(name)s must be between 0 "
+                        "(no limit) and %(max)s.",
+                        name=server.name,
+                        max=pacing.MAX_CONNECTIONS,
+                    )
+                )
+
     @api.constrains("daily_limit")
     def _check_daily_limit(self):
         for server in self:
@@ -110,17 +203,26 @@ class IrMailServer(models.Model):
                 )
 
     def connect(self, *args, **kwargs):
+        slot = self._mr_take_connection_slot(kwargs.get("mail_server_id"), args)
+        if slot is False:
+            return _NoConnectionSlot()
         try:
             smtp = super().connect(*args, **kwargs)
         except Exception as exc:
+            self._mr_release_connection_slot(slot)
             verdict = classify_exception(exc)
             run = send_run.current(self.env)
             if run is not None:  # mail.mail._postprocess_sent_message reads it
                 run.connect_verdict = verdict
+            if verdict.throttled:
+                self._mr_note_throttle(kwargs.get("mail_server_id"), verdict)
             _logger.info("SMTP connection failed: %s (%s)", verdict.failure_type, verdict.message)
             raise
         if smtp is not None:
             self._mr_instrument_session(smtp, kwargs.get("mail_server_id"))
+            self._mr_keep_slot_for_session(smtp, slot)
+        else:
+            self._mr_release_connection_slot(slot)
         return smtp
 
     def export_data(self, fields_to_export):
@@ -238,6 +340,7 @@ class IrMailServer(models.Model):
         finally:
             if not accepted:
                 Usage._release(reservations, message=message)
+            self._mr_slow_down_if_throttled(server, message_id)
         return result
 
     def _mr_send_classified(self, message, message_id, mail_server_id, smtp_server, *args, **kw):
@@ -369,3 +472,208 @@ class IrMailServer(models.Model):
             if server:
                 return f"{server.name} ({server.smtp_host})"
         return smtp_server or self.env._("default server")
+
+    # ------------------------------------------------------------------
+    # Pacing (tools/pacing.py)
+    # ------------------------------------------------------------------
+    def _mr_read_pace(self):
+        self.ensure_one()
+        return pacing.Pace(
+            rate=self.rate_per_minute,
+            max_connections=self.max_connections,
+            slowed_until=self.slowed_until or None,
+            level=self.slow_level,
+        )
+
+    @api.model
+    def _mr_pace(self, server):
+        """The :class:`~..tools.pacing.Pace` of ``server``, read once per send run.
+
+        The first read of a run comes from the columns the batch has already
+        read (stock reads every server to choose one): no query of its own.
+        """
+        run = send_run.current(self.env)
+        memo = run.pacing if run is not None else {}
+        pace = memo.get(server.id)
+        if pace is None:
+            pace = memo[server.id] = server.sudo()._mr_read_pace()
+        return pace
+
+    @api.model
+    def _mr_pace_hold(self, server, smtp_session=None):
+        """None when one more email may go through ``server`` now (a unit of its
+        rate is then taken), else the time the queue should try again.
+
+        With no rate, no connection cap and no slow-down (the default) this
+        costs no query.
+        """
+        if getattr(smtp_session, "_mr_no_slot", False):  # every connection slot is taken
+            return fields.Datetime.now() + pacing.CONNECTION_RETRY
+        if not server:
+            return None
+        pace = self._mr_pace(server)
+        if pace.is_off:
+            return None
+        now = fields.Datetime.now()
+        rate = pacing.effective_rate(pace, now)
+        if not rate:  # a connection cap only: connect() holds the slot
+            return None
+        smtp = getattr(smtp_session, "__obj__", smtp_session)
+        if pace.slowed(now) and smtp is not None and getattr(smtp, "sock", True) is None:
+            # The server hung up on a throttling reply: the rest waits for a new session.
+            return max(now + pacing.CONNECTION_RETRY, pacing.next_window(now))
+        try:
+            if self._mr_take_send_slot(server, rate, now):
+                return None
+        except Exception:  # e.g. no database connection left: wait rather than overshoot
+            _logger.warning(
+                "server %s: pace not counted, emails left queued", server.id, exc_info=True
+            )
+            return now + pacing.CONNECTION_RETRY
+        return pacing.next_window(now)
+
+    @api.model
+    def _mr_take_send_slot(self, server, rate, now):
+        """Count one email on ``server``'s current minute unless ``rate`` are counted
+        already: one upsert, committed at once on the ledger's own connection, so
+        that every process and lane counts on the same row without waiting for
+        another's mail transaction. The server's slow-down, as another process may
+        have changed it, comes back with the same statement. True when counted."""
+        with self.env["mail.quota.usage"]._ledger_transaction() as cr:
+            cr.execute(
+                """WITH counted AS (
+                       INSERT INTO mail_pacing_window (mail_server_id, window_start, used)
+                       VALUES (%(server)s, %(window)s, 1)
+                       ON CONFLICT (mail_server_id, window_start)
+                       DO UPDATE SET used = mail_pacing_window.used + 1
+                        WHERE mail_pacing_window.used < %(rate)s
+                       RETURNING used
+                   )
+                   SELECT (SELECT used FROM counted), slowed_until, slow_level
+                     FROM ir_mail_server WHERE id = %(server)s""",
+                {"server": server.id, "window": pacing.window_start(now), "rate": rate},
+            )
+            row = cr.fetchone()
+        if row is None:  # the server is gone
+            return True
+        used, slowed_until, level = row
+        run = send_run.current(self.env)
+        if run is not None and server.id in run.pacing:
+            run.pacing[server.id] = dataclasses.replace(
+                run.pacing[server.id], slowed_until=slowed_until, level=level or 0
+            )
+        return used is not None
+
+    def _mr_slow_down_if_throttled(self, server, message_id):
+        """After an email: slow ``server`` down if it answered with a throttling reply."""
+        run = send_run.current(self.env)
+        entry = run.outcomes.get(message_id) if run is not None else None
+        if not server or entry is None or not (entry.verdict or entry.refused):
+            return
+        verdicts = [entry.verdict, *entry.refused.values()]
+        throttle = next((v for v in verdicts if v is not None and v.throttled), None)
+        if throttle is not None:
+            self._mr_note_throttle(server.id, throttle)
+
+    @api.model
+    def _mr_note_throttle(self, server_id, verdict):
+        """The server said we send too fast: slow it down (``tools.pacing.after_throttle``),
+        for every process, in a transaction of its own. Never raises: the email's own
+        outcome is being handled."""
+        if not server_id:
+            return
+        try:
+            now = fields.Datetime.now()
+            reply = (verdict.message or "").strip()[:500]
+            pace = self._mr_pace(self.sudo().browse(server_id))
+            with self.env["mail.quota.usage"]._ledger_transaction() as cr:
+                # The slow-down as every process sees it, locked until ours is written.
+                cr.execute(
+                    "SELECT slowed_until, slow_level FROM ir_mail_server WHERE id = %s FOR UPDATE",
+                    [server_id],
+                )
+                row = cr.fetchone()
+                if row is None:
+                    return
+                pace = dataclasses.replace(pace, slowed_until=row[0], level=row[1] or 0)
+                until, level = pacing.after_throttle(pace, now)
+                cr.execute(
+                    """UPDATE ir_mail_server
+                          SET slowed_until = %s, slow_level = %s, slowed_reason = %s
+                        WHERE id = %s""",
+                    [until, level, reply, server_id],
+                )
+        except Exception:
+            _logger.warning("server %s: throttling reply not recorded", server_id, exc_info=True)
+            return
+        pace = dataclasses.replace(pace, slowed_until=until, level=level)
+        run = send_run.current(self.env)
+        if run is not None:
+            run.pacing[server_id] = pace
+        self.browse(server_id).invalidate_recordset(["slowed_until", "slow_level", "slowed_reason"])
+        _logger.warning(
+            "outgoing server %s slowed down until %s (level %s, %s emails per minute): %s",
+            server_id,
+            until,
+            level,
+            pacing.effective_rate(pace, now) or "no rate set, not slowed",
+            reply,
+        )
+
+    @api.model
+    def _mr_take_connection_slot(self, server_id, args=()):
+        """Lock a free connection slot of ``server_id`` for the session about to open.
+
+        :return: None when the server has no connection cap (or outside a sending
+            batch), False when every slot is taken, else ``(cursor, key)`` of the
+            advisory lock held (on the ledger's connection, for its session: it
+            is dropped with the connection if the process dies).
+        """
+        run = send_run.current(self.env)
+        if run is None or args or not server_id:
+            return None
+        pace = self._mr_pace(self.sudo().browse(server_id))
+        if pace.max_connections <= 0:
+            return None
+        try:
+            with self.env["mail.quota.usage"]._ledger_transaction() as cr:
+                for slot in range(1, pace.max_connections + 1):
+                    key = pacing.slot_key(server_id, slot)
+                    cr.execute("SELECT pg_try_advisory_lock(%s, %s)", [CONNECTION_LOCK_SPACE, key])
+                    if cr.fetchone()[0]:
+                        return cr, key
+        except Exception:  # e.g. no database connection left: the emails wait, not fail
+            _logger.warning("server %s: no connection slot taken", server_id, exc_info=True)
+            return False
+        _logger.info(
+            "outgoing server %s: all %s connection slot(s) in use, emails left queued",
+            server_id,
+            pace.max_connections,
+        )
+        return False
+
+    @staticmethod
+    def _mr_release_connection_slot(slot):
+        if not slot:
+            return
+        cr, key = slot
+        if getattr(cr, "closed", False):  # its connection is gone, and the lock with it
+            return
+        try:
+            cr.execute("SELECT pg_advisory_unlock(%s, %s)", [CONNECTION_LOCK_SPACE, key])
+        except Exception:
+            _logger.warning("connection slot %s not released", key, exc_info=True)
+
+    def _mr_keep_slot_for_session(self, smtp, slot):
+        """Hold ``slot`` until the session quits."""
+        if not slot:
+            return
+        quit_session = smtp.quit
+
+        def quit_and_release():
+            try:
+                return quit_session()
+            finally:
+                self._mr_release_connection_slot(slot)
+
+        smtp.quit = quit_and_release

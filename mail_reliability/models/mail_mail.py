@@ -314,6 +314,8 @@ class MailMail(models.Model):
                 mail = batch.browse(mail_id)
                 if mail_id not in unseen and not mail._mr_lock_for_sending():
                     continue
+                if mail._mr_pace_or_hold(mail_server, smtp_session):
+                    break  # the server's pace is reached: the rest of the batch waits queued
                 sender = marketing_batch.browse(mail_id) if mail._mr_is_marketing() else mail
                 try:
                     super(MailMail, sender)._send(
@@ -342,6 +344,24 @@ class MailMail(models.Model):
                         raise
                     break
             return True
+
+    def _mr_pace_or_hold(self, mail_server, smtp_session=None):
+        """True when this mail (and the rest of its batch) must wait for the pace of
+        ``mail_server`` (``tools/pacing.py``): it stays outgoing, untouched (no
+        failure, no retry counted), and the queue is triggered for when the server
+        may send again. Costs no query when the server has no pace (the default)."""
+        resume_at = self.env["ir.mail_server"]._mr_pace_hold(mail_server, smtp_session)
+        if resume_at is None:
+            return False
+        self._mr_trigger_queue(resume_at)
+        _logger.info(
+            "mail.mail %s and the rest of its batch wait for the pace of outgoing server %s "
+            "until %s",
+            self.id,
+            getattr(mail_server, "id", None),
+            resume_at,
+        )
+        return True
 
     def _mr_is_marketing(self):
         """Bulk marketing mail (mass mailing, marketing automation) yields to the reserve."""

@@ -46,3 +46,4 @@ from . import test_delivery_issue
 from . import test_i18n
 from . import test_common
 from . import test_quota_saver
+from . import test_pacing

@@ -35,6 +35,7 @@ ADMIN_MODELS = {
     "mail.mail.retry.wizard",
     "mail.quota.usage",
     "mail.quota.lease",
+    "mail.pacing.window",
     "mail.quota.facts.wizard",
     "mail.quota.saver.wizard",
     "mail.quota.saver.wizard.line",
@@ -146,6 +147,9 @@ class TestAccess(HttpCase):
         if model_name == "mail.quota.lease":
             usage = self.sample("mail.quota.usage")
             return Model.create({"usage_id": usage.id, "scope": usage.scope})
+        if model_name == "mail.pacing.window":
+            server = self.env["ir.mail_server"].create({"name": "Access", "smtp_host": "x.test"})
+            return Model.create({"mail_server_id": server.id, "window_start": "2026-11-10"})
         if model_name == "mail.health.check":
             return Model._ensure_rows()[:1]
         if model_name == "mail.incoming.rejection":

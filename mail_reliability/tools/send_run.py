@@ -114,6 +114,8 @@ class SendRun:
     servers: dict = dataclasses.field(default_factory=dict)  # {server id: ir.mail_server}
     # normalized addresses of the internal users notified by email, read once
     internal_recipients: frozenset | None = None
+    # ir.mail_server: each server's pace (tools/pacing.py), read once per run
+    pacing: dict = dataclasses.field(default_factory=dict)  # {server id: Pace}
     # ir.mail_server: default bounce / from addresses per user and companies
     defaults: dict = dataclasses.field(default_factory=dict)
     # mail.message: ids whose chatter update waits for the end of a failed batch

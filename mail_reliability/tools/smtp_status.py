@@ -52,6 +52,9 @@ class SmtpVerdict:
     permanent: bool
     explanation: str
     message: str = ""
+    # A rate limit of the outgoing server or our account: slow that server down
+    # (tools/pacing.py). Not set for a limit of one recipient or one message.
+    throttled: bool = False
 
 
 # reason -> (failure_type, permanent, explanation)
@@ -80,8 +83,12 @@ REASONS = {
         False,
         _lt(
             "The receiving server is rate-limiting mail from our server (too many messages, "
-            "unusual volume or reputation concerns). Odoo will retry automatically later; if "
-            "it happens often, send in smaller batches or improve the sending reputation."
+            "unusual volume or reputation concerns). Odoo will retry automatically later and "
+            "slows down sending through that outgoing server for a while; some providers "
+            "answer a sending limit with a permanent (5xx) code, which is treated as temporary "
+            "too because the same message is accepted once the limit resets. If it happens "
+            "often, set a rate on the outgoing server, send in smaller batches or improve the "
+            "sending reputation."
         ),
     ),
     "mailbox_full": (
@@ -440,6 +447,29 @@ THROTTLE_RE = _words(
     r"rate.?limit|too many|throttl|unusual rate|\bvolume\b|complaints|reputation"
     r"|temporarily deferred|receiving mail at a rate"
 )
+# Additions for pacing (real texts in tests/test_smtp_status.py, TestThrottlingReplies):
+# Exchange "Message submission rate for this client has exceeded the configured limit",
+# "432 4.3.2 Concurrent connections limit exceeded", "sender thread limit exceeded".
+THROTTLE_MORE_RE = _words(
+    r"submission rate\b.{0,40}\bexceeded|concurrent connections? limit"
+    r"|thread limit exceeded|(?:sending|rate|submission) (?:limit|quota) (?:exceeded|reached)"
+)
+# A permanent (5xx) reply that only says our account's sending limit is reached: Gmail
+# "550 5.4.5 Daily user sending limit exceeded", Microsoft 365 "554 5.2.0 ...
+# SubmissionQuotaExceededException" and "550 5.1.90 ... reached your daily limit for
+# message recipients". The same email goes through once the limit resets, so it is
+# deferred like a 4xx throttling reply instead of failing for good. Not Microsoft's
+# "5.2.25x Sender throttled due to continuous ... errors": those need a person (send-as
+# denied, mailbox full...), nor Gmail's "unusual rate of unsolicited mail" (spam).
+RATE_LIMIT_5XX_RE = _words(
+    r"^(?!.*(?:continuous|unsolicited))"
+    r"(?=.*(?:submissionquotaexceeded|daily (?:user )?sending (?:quota|limit)"
+    r"|reached your daily limit|(?:sending|submission|message) rate (?:limit )?exceeded"
+    r"|sending (?:limit|quota) (?:exceeded|reached)|throttling failure))"
+)
+# Throttling replies that are about one recipient or one message, not about our
+# server's pace: Gmail 4.2.1 "receiving mail at a rate...", 4.5.3 "too many recipients".
+NOT_SERVER_THROTTLE_STATUSES = ("4.2.1", "4.5.3", "5.5.3")
 CONNECTION_RE = _words(
     r"connection (?:refused|reset|timed out|closed|lost|dropped)|timed out|timeout"
     r"|unexpectedly closed|network is unreachable|no route to host|could not connect"
@@ -454,7 +484,8 @@ TEMPORARY_RE = _words(r"try (?:again|later)|retry later|temporar|(?<!permanently
 # Temporary failures, whatever the code says about class 4 (shared by both tables).
 _TEMPORARY_RULES = (
     (GREYLIST_RE, "greylisted"),
-    (THROTTLE_RE, "throttled"),  # before quota wording: "Daily message quota exceeded" (SES)
+    (THROTTLE_RE, "throttled"),
+    (THROTTLE_MORE_RE, "throttled"),  # before quota wording: "Daily message quota exceeded" (SES)
     (FULL_RE, "mailbox_full"),
     (DNS_AUTH_RE, "temp_auth"),
     (CONNECTION_RE, "connection"),
@@ -467,9 +498,11 @@ _SENDER_AUTH_STATUSES = tuple(f"5.7.{d}" for d in (0, 3, 4, 5, 6, 7, 8, 9, 10, 1
 _DNS_AUTH_STATUSES = tuple(f"5.7.{d}" for d in range(20, 27))
 ENHANCED_RULES = (
     ("4.2.2", None, "mailbox_full"),
+    ("4.4.2", THROTTLE_MORE_RE, "throttled"),  # Exchange: submission rate exceeded
     (("4.4.1", "4.4.2"), None, "connection"),
     (tuple(f"4.7.{d}" for d in range(20, 28)), None, "temp_auth"),  # SPF/DKIM/DMARC deferrals
     *(("4.*", regex, reason) for regex, reason in _TEMPORARY_RULES),
+    ("5.*", RATE_LIMIT_5XX_RE, "throttled"),  # a sending limit: temporary, even as 5xx
     ("5.2.2", None, "mailbox_full"),  # full mailbox: temporary, even as 5.2.2
     ("5.1.7", None, "sender_identity"),  # bad sender mailbox address syntax
     ("5.1.8", None, "sender_domain"),  # bad sender's system address
@@ -509,6 +542,7 @@ BASIC_RULES = (
     ("", GREYLIST_RE, "greylisted"),
     ("", TEMPORARY_RE, "temporary"),
     (("530", "534", "535", "538"), None, "auth"),
+    (_ANY5, RATE_LIMIT_5XX_RE, "throttled"),  # a sending limit: temporary, even as 5xx
     (_ANY5, DNS_AUTH_RE, "dns_auth"),
     (_ANY5, FULL_RE, "mailbox_full"),
     (_ANY5, RESTRICTED_RE, "recipient_restricted"),
@@ -613,7 +647,14 @@ def _reason_for(code, status, text):
 
 def _verdict(reason, code, status, message):
     failure_type, permanent, explanation = REASONS[reason]
-    return SmtpVerdict(failure_type, code, status, permanent, render(explanation), message)
+    throttled = (reason == "throttled" and status not in NOT_SERVER_THROTTLE_STATUSES) or (
+        # Gmail's "421 4.7.0 Try again later, closing connection": the server hangs up
+        # on us and asks us to come back later, which is what a throttle does.
+        code == 421 and status == "4.7.0"
+    )
+    return SmtpVerdict(
+        failure_type, code, status, permanent, render(explanation), message, throttled
+    )
 
 
 def classify_smtp_error(code, message):
@@ -700,6 +741,7 @@ def _classify_known_exception(exc):
             worst.permanent,
             worst.explanation,
             message,
+            any(v.throttled for v in verdicts.values()),
         )
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return _verdict("connection", None, None, _exception_text(exc))
