@@ -43,3 +43,4 @@ from . import test_fuzz_outgoing
 from . import test_fuzz_controllers
 from . import test_delivery_stats
 from . import test_delivery_issue
+from . import test_queue_lanes
