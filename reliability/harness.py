@@ -585,7 +585,7 @@ class Harness:
             f"{len(held)} exception/mail_quota, ledger {ledger}"
         )
 
-    def scenario_lanes(self, total=1000, reply_delay=0.03, claim_seconds=15):
+    def scenario_lanes(self, total=1000, reply_delay=0.03, claim_seconds=60):
         """2 queue lanes in 2 processes, 1,000 mails; one process is killed (``kill -9``)
         mid-batch: the other takes over its claim once it expires. 0 lost, at most 1
         duplicate (the mail in flight at the kill), quota ledger exact within 1."""
