@@ -12,11 +12,27 @@ round; a ratio is the median of the per-round ratios (absolute rates are machine
 and so is load that drifts between rounds).
 
 Run through ``bin/bench`` (it prepares the venv, PostgreSQL and the databases).
+
+Queue lanes mode (``--lanes 1,2,4``, run by ``bin/bench-lanes``): the same
+``--lane-mails`` queued mails (2,000) sent by 1 lane (one worker process, as the
+one Email Queue Manager job) and by 2 and 4 lanes (``mail_reliability.queue_lanes``)
+in two worker processes (``reliability/worker.py --threads``, each thread a lane
+as a cron thread would run it), timed from the start signal to the last mail the
+sink accepted. The sink's arrival order is checked: each SMTP session (one claim of
+one lane) got a contiguous run of the queue in queue order, no mail twice.
 """
 
+import collections
 import json
+import logging
+import pathlib
+import re
 import smtplib
 import statistics
+import subprocess
+import sys
+import tempfile
+import threading
 import time
 from email.message import EmailMessage
 
@@ -34,7 +50,7 @@ QUEUE_TABLES = (
 )
 
 
-def run_queue(dbname, sink, count, params=None):
+def run_queue(dbname, sink, count, params=None, send=True):
     with _common.environment(dbname) as env:
         for key, value in (params or {}).items():
             env["ir.config_parameter"].set_param(key, value)
@@ -58,6 +74,8 @@ def run_queue(dbname, sink, count, params=None):
                 for n in range(count)
             ]
         )
+    if not send:
+        return None
     _common.vacuum(dbname, QUEUE_TABLES)
     sink.reset()
     with _common.environment(dbname) as env:
@@ -85,11 +103,205 @@ def raw_ceiling(sink, count):
     return count / elapsed
 
 
+WORKER = _common.REPO_DIR / "reliability" / "worker.py"
+SUBJECT_RE = re.compile(r"Bench (\d+)\b")
+
+
+def _lane_sink():
+    """The sink, also noting the SMTP session of each delivery in arrival order."""
+    from peers import smtp_sink as sink_module
+
+    class Handler(sink_module._Handler):
+        async def handle_DATA(self, server, session, envelope):
+            reply = await super().handle_DATA(server, session, envelope)
+            if reply.startswith("250"):
+                found = SUBJECT_RE.search(envelope.content.decode("utf-8", "replace"))
+                with self.sink.order_lock:
+                    self.sink.order.append((id(session), int(found.group(1)) if found else -1))
+            return reply
+
+    class LaneSink(sink_module.SmtpSink):
+        handler_class = Handler
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.order = []
+            self.order_lock = threading.Lock()
+
+    logging.getLogger(sink_module.__name__).setLevel(logging.WARNING)
+    return LaneSink()
+
+
+def fifo_report(order, count):
+    """Check the sink's arrival order: each SMTP session (one claim of one lane, or
+    one stock batch) got a run of the queue in queue order (= creation order here),
+    every mail exactly once."""
+    sessions = {}
+    for session, number in order:
+        sessions.setdefault(session, []).append(number)
+    unordered = sum(1 for numbers in sessions.values() if numbers != sorted(numbers))
+    gaps = sum(
+        1 for numbers in sessions.values() if max(numbers) - min(numbers) + 1 != len(numbers)
+    )
+    seen = collections.Counter(number for _session, number in order)
+    return {
+        "batches": len(sessions),
+        "batches_out_of_order": unordered,
+        "batches_not_contiguous": gaps,
+        "duplicates": sum(n - 1 for n in seen.values() if n > 1),
+        "lost": sum(1 for number in range(count) if not seen[number]),
+    }
+
+
+def run_lanes_once(args, sink, lanes, go_dir):
+    """``lanes`` queue lanes work ``args.lane_mails`` queued mails: one process for one
+    lane (the Email Queue Manager runs in one cron worker at a time), else two
+    processes with ``lanes / 2`` lane threads each. Returns (mails/s, FIFO report)."""
+    dbname = args.ours_db
+    params = {
+        "mail_reliability.daily_limit": "0",
+        "mail_reliability.queue_lanes": str(lanes),
+    }
+    with _common.environment(dbname) as env:
+        env["ir.config_parameter"].set_param("mail_reliability.queue_lanes", False)
+    run_queue(dbname, sink, 0, params, send=False)  # settings, server, empty queue
+    with _common.environment(dbname) as env:
+        env["mail.mail"].create(
+            [
+                {
+                    "subject": f"Bench {n}",
+                    "body_html": f"<p>Benchmark message {n}</p>" + "<p>lorem ipsum</p>" * 20,
+                    "email_from": "bench@example.com",
+                    "email_to": f"rcpt{n}@example.com",
+                }
+                for n in range(args.lane_mails)
+            ]
+        )
+    _common.vacuum(dbname, QUEUE_TABLES)
+    sink.reset()
+    with sink.order_lock:
+        sink.order.clear()
+    processes = [lanes] if lanes == 1 else [lanes // 2, lanes - lanes // 2]
+    go = go_dir / f"go-{lanes}-{time.monotonic_ns()}"
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(WORKER),
+                "--config",
+                args.config,
+                "--db",
+                dbname,
+                "--go",
+                str(go),
+                "--until-idle",
+                "--deadline",
+                "900",
+                "--threads",
+                str(threads),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for threads in processes
+    ]
+    try:
+        for worker in workers:
+            if worker.stdout.readline().strip() != "ready":
+                raise SystemExit("a queue worker did not start")
+        start = time.perf_counter()
+        go.touch()
+        while len(sink.deliveries) < args.lane_mails:
+            if all(worker.poll() is not None for worker in workers):
+                break
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - start
+        outputs = [worker.communicate(timeout=900)[0] for worker in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    stats = [json.loads(out.strip().splitlines()[-1]) for out in outputs]
+    report = fifo_report(list(sink.order), args.lane_mails)
+    report["lock_skips"] = sum(s["skipped"] for s in stats)
+    report["sent_per_process"] = [s["sent"] for s in stats]
+    if report["lost"]:
+        raise SystemExit(
+            f"{lanes} lane(s): {report['lost']} of {args.lane_mails} mails not delivered"
+        )
+    return args.lane_mails / elapsed, report
+
+
+def main_lanes(args):
+    """1 lane vs 2 and 4 lanes on the same queue, in one run (order rotated per round)."""
+    run = _common.Run("queue_lanes", args)
+    counts = [int(n) for n in args.lanes.split(",")]
+    rates = {n: [] for n in counts}
+    reports = {n: [] for n in counts}
+    loads = []
+    sink = _lane_sink()
+    with sink, tempfile.TemporaryDirectory() as tmp:
+        for round_no in range(args.rounds):
+            shift = round_no % len(counts)
+            for lanes in counts[shift:] + counts[:shift]:
+                load = _common.load_average()
+                rate, report = run_lanes_once(args, sink, lanes, pathlib.Path(tmp))
+                rates[lanes].append(rate)
+                reports[lanes].append(report)
+                loads.append(load)
+                print(
+                    f"round {round_no + 1}: {lanes} lane(s) {rate:.1f} mails/s, "
+                    f"load {load}, {report}",
+                    flush=True,
+                )
+    with _common.environment(args.ours_db) as env:
+        env["ir.config_parameter"].set_param("mail_reliability.queue_lanes", False)
+    base = counts[0]
+
+    def ratio(num):
+        pairs = zip(rates[num], rates[base], strict=True)
+        return round(statistics.median(a / b for a, b in pairs), 3)
+
+    result = {
+        "mails": args.lane_mails,
+        "rounds": args.rounds,
+        "lanes": counts,
+        "mails_per_second": {str(n): [round(v, 1) for v in values] for n, values in rates.items()},
+        "median_mails_per_second": {
+            str(n): round(statistics.median(v), 1) for n, v in rates.items()
+        },
+        "ratio_method": "median of per-round ratios to 1 lane, order rotated each round",
+        "ratios_vs_one_lane": {str(n): ratio(n) for n in counts},
+        "fifo_and_duplicates": {str(n): reports[n] for n in counts},
+        "load_average_before_each_run": loads,
+    }
+    print(json.dumps(result, indent=2))
+    print(
+        "queue lanes: "
+        + ", ".join(
+            f"{n} lanes/1 lane = {result['ratios_vs_one_lane'][str(n)]:.2f}x" for n in counts[1:]
+        )
+        + " (target: 2 lanes >= 1.6x)"
+    )
+    run.write(result)
+
+
 def main():
     parser = _common.parser(__doc__)
     parser.add_argument("--mails", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument(
+        "--lanes",
+        help="queue lanes mode: compare these lane counts (e.g. 1,2,4) on --lane-mails "
+        "queued mails, in worker processes (ours database only)",
+    )
+    parser.add_argument("--lane-mails", type=int, default=2000)
     args = _common.parse_args(parser)
+    if args.lanes:
+        main_lanes(args)
+        return
     run = _common.Run("queue_throughput", args)
 
     quota_off = {"mail_reliability.daily_limit": "0"}

@@ -23,6 +23,8 @@ Scenarios (each bounded in mails and seconds, loopback only):
                  daily-limit ledger still counts what the sink accepted
 ``concurrent``   2 processes work the same queue of 1,000 mails
 ``quota``        2 processes at the daily limit edge (limit 50, 200 mails)
+``lanes``        2 queue lanes in 2 processes, 1,000 mails, one process killed
+                 mid-batch; the other takes over its expired claim
 
 One line per scenario, then ``N passed, N failed``; exit status 1 on failure.
 """
@@ -56,7 +58,7 @@ from odoo.modules.registry import Registry
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "worker.py")
 TOKEN_RE = re.compile(r"\[rel:([a-z0-9]+-\d+)\]")
-SCENARIOS = ("smtp-down", "crash", "concurrent", "quota")
+SCENARIOS = ("smtp-down", "crash", "concurrent", "quota", "lanes")
 
 
 def token_of(subject):
@@ -207,6 +209,8 @@ class Harness:
             "mail_reliability.daily_limit": "0",
             "mail_reliability.retry_delays": False,
             "mail_reliability.retry_max_hours": False,
+            "mail_reliability.queue_lanes": False,
+            "mail_reliability.queue_lane_claim_seconds": False,
             **params,
         }
         with self.env() as env:
@@ -579,6 +583,80 @@ class Harness:
             f"(sent {stats[0]['sent']} + {stats[1]['sent']}): "
             f"{accepted} accepted by the sink, overshoot {max(accepted - limit, 0)}, "
             f"{len(held)} exception/mail_quota, ledger {ledger}"
+        )
+
+    def scenario_lanes(self, total=1000, reply_delay=0.03, claim_seconds=60):
+        """2 queue lanes in 2 processes, 1,000 mails; one process is killed (``kill -9``)
+        mid-batch: the other takes over its claim once it expires. 0 lost, at most 1
+        duplicate (the mail in flight at the kill), quota ledger exact within 1."""
+        self.reset(
+            **{
+                "mail_reliability.queue_lanes": "2",
+                "mail_reliability.queue_lane_claim_seconds": str(claim_seconds),
+                "mail_reliability.daily_limit": "100000",
+            }
+        )
+        tokens = self.queue("lanes", total)
+        ids = list(tokens.values())
+        self.sink.reply_delay = reply_delay
+        started = time.monotonic()
+        victim, survivor = self.start_together(
+            ["lanes-killed", "lanes-survivor"], "--until-idle", "--deadline", "600"
+        )
+        kill_at = total // 3
+        self.sink.wait_for(lambda s: s.unanswered and s.accepted("lanes") >= kill_at, 300)
+        with self.sink.changed:
+            in_flight = set(self.sink.unanswered) | {self.sink.last_token}
+            accepted = self.sink.accepted("lanes")
+        victim.kill()
+        victim.wait()
+        time.sleep(0.2)  # a message written before the kill may be read after it
+        with self.sink.changed:
+            in_flight |= {self.sink.last_token}
+        with self.env() as env:
+            env.cr.execute(
+                """SELECT count(*) FROM mail_mail WHERE id = ANY(%s) AND state = 'outgoing'
+                      AND mr_queue_claim_until > now() AT TIME ZONE 'UTC'""",
+                [ids],
+            )
+            held = env.cr.fetchone()[0]
+        stats = self.finish(survivor, 620)
+        elapsed = time.monotonic() - started
+        states, _rows = self.tally(ids)
+        lost, duplicates = self.delivery_figures(tokens, "lanes")
+        self.expect(not lost, f"{len(lost)} lost: {lost[:5]}")
+        beyond = {t: n for t, n in duplicates.items() if t not in in_flight}
+        self.expect(not beyond, f"duplicates not in flight at the kill: {beyond}")
+        self.expect(sum(duplicates.values()) <= 1, f"{sum(duplicates.values())} duplicates")
+        self.expect(states["sent"] == total, f"states {dict(states)}")
+        self.expect(
+            0 < stats["sent"] < total,
+            f"the survivor sent {stats['sent']} of {total}: the killed lane sent nothing?",
+        )
+        ledger = self.ledger_used()
+        delivered = sum(self.sink.counts("lanes").values())
+        self.expect(
+            delivered <= ledger <= delivered + 1,
+            f"quota ledger {ledger} for {delivered} accepted by the sink: not within 0..1 above",
+        )
+        leases = self.leases_left()
+        self.expect(not leases, f"{leases} daily-limit lease(s) left after the queue drained")
+        with self.env() as env:
+            env.cr.execute(
+                """SELECT count(*) FROM mail_mail
+                    WHERE id = ANY(%s) AND state = 'outgoing'
+                      AND mr_queue_claim_until IS NOT NULL""",
+                [ids],
+            )
+            claims_left = env.cr.fetchone()[0]
+        self.expect(not claims_left, f"{claims_left} outgoing mails still claimed")
+        return (
+            f"{total} mails, 2 lanes in 2 processes, kill -9 of one after {accepted} accepted "
+            f"(it held {held} claimed mails; claim timeout {claim_seconds} s): survivor sent "
+            f"{stats['sent']} with {stats['skipped']} lock skips, {total - len(lost)} delivered, "
+            f"{len(lost)} lost, {sum(duplicates.values())} duplicate(s) "
+            f"({', '.join(sorted(duplicates)) or 'none'}); quota ledger {ledger} units for "
+            f"{delivered} accepted, {leases} lease(s) left, in {elapsed:.0f} s"
         )
 
     def run(self, name):

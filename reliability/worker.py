@@ -13,6 +13,9 @@ signalled changes, as a cron thread does.
   SIGTERM or the deadline; SIGKILL is what the crash scenario sends).
 * ``--go FILE``: print ``ready`` once the registry is loaded, then wait for FILE,
   so that several workers start sending at the same moment.
+* ``--threads N``: N such loops in parallel, each on its own cursor, as N cron
+  threads of one Odoo server would run N queue lanes
+  (``mail_reliability.queue_lanes``).
 
 On exit it prints one JSON line: rounds, and the mails this process sent and the
 mails it skipped because another process held or had sent them (counted from
@@ -20,11 +23,13 @@ Odoo's own log records).
 """
 
 import argparse
+import collections
 import json
 import logging
 import os
 import signal
 import sys
+import threading
 import time
 
 import odoo
@@ -42,11 +47,13 @@ class Counter(logging.Handler):
         super().__init__(logging.INFO)
         self.sent = 0
         self.skipped = 0
+        self.sent_by_thread = collections.Counter()
 
-    def emit(self, record):
+    def emit(self, record):  # called under the handler's lock
         msg = record.msg if isinstance(record.msg, str) else ""
         if msg.startswith("Mail with ID %r and Message-Id %r successfully sent"):
             self.sent += 1
+            self.sent_by_thread[threading.get_ident()] += 1
         elif "skipped: already sent or being sent elsewhere" in msg:
             self.skipped += 1
 
@@ -79,6 +86,31 @@ def _due_count(env):
     )
 
 
+def _work(registry, args, counter, stop, deadline):
+    """One lane: queue runs on a cursor of its own until idle, stopped or late.
+    Returns (rounds, timed_out)."""
+    rounds = 0
+    while not stop:
+        if time.monotonic() > deadline:
+            return rounds, True
+        registry = registry.check_signaling()
+        with registry.cursor() as cr:
+            env = api.Environment(cr, api.SUPERUSER_ID, {})
+            due = _due_count(env)
+            if due:
+                rounds += 1
+                sent_before = counter.sent_by_thread[threading.get_ident()]
+                env["mail.mail"].process_email_queue()
+        if not due:
+            if args.until_idle:
+                break
+            time.sleep(args.idle_sleep)
+        elif counter.sent_by_thread[threading.get_ident()] == sent_before:
+            # Everything due is held by another lane or process: do not spin on it.
+            time.sleep(args.idle_sleep / 4)
+    return rounds, False
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", required=True)
@@ -87,6 +119,9 @@ def main(argv=None):
     parser.add_argument("--go", help="wait for this file to exist before sending")
     parser.add_argument("--deadline", type=float, default=300, help="seconds; then stop anyway")
     parser.add_argument("--idle-sleep", type=float, default=0.2)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="queue runs in parallel, one cursor each"
+    )
     args = parser.parse_args(argv)
 
     odoo.tools.config.parse_config(
@@ -101,27 +136,18 @@ def main(argv=None):
         print("ready", flush=True)
         while not os.path.exists(args.go) and time.monotonic() < deadline:
             time.sleep(0.01)
-    rounds = 0
-    timed_out = False
-    while not stop:
-        if time.monotonic() > deadline:
-            timed_out = True
-            break
-        registry = registry.check_signaling()
-        with registry.cursor() as cr:
-            env = api.Environment(cr, api.SUPERUSER_ID, {})
-            due = _due_count(env)
-            if due:
-                rounds += 1
-                sent_before = counter.sent
-                env["mail.mail"].process_email_queue()
-        if not due:
-            if args.until_idle:
-                break
-            time.sleep(args.idle_sleep)
-        elif counter.sent == sent_before:
-            # Everything due is held by another process: do not spin on its row locks.
-            time.sleep(args.idle_sleep / 4)
+    results = []
+
+    def lane():
+        results.append(_work(registry, args, counter, stop, deadline))
+
+    threads = [threading.Thread(target=lane, name=f"lane-{n}") for n in range(args.threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rounds = sum(r[0] for r in results)
+    timed_out = any(r[1] for r in results) or len(results) < args.threads
     print(
         json.dumps(
             {

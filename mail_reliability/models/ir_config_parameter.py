@@ -3,7 +3,7 @@
 from odoo import _, api, models
 from odoo.exceptions import ValidationError
 
-from ..tools import quota_window, redaction, retention, retry_policy
+from ..tools import queue_lanes, quota_window, redaction, retention, retry_policy
 from ..tools.i18n import error_text
 
 PARSERS = {
@@ -17,11 +17,38 @@ PARSERS = {
     "mail_reliability.vacuum_exception_days": retention.parse_days,
     "mail_reliability.vacuum_quota_usage_days": retention.parse_days,
     "mail_reliability.vacuum_rejection_days": retention.parse_days,
+    queue_lanes.LANES_PARAM: queue_lanes.parse_lanes,
+    queue_lanes.CLAIM_SECONDS_PARAM: queue_lanes.parse_claim_seconds,
 }
 
 
 class IrConfigParameter(models.Model):
     _inherit = "ir.config_parameter"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        params = super().create(vals_list)
+        if params._mr_is_queue_lanes():
+            self.env["ir.cron"]._mr_sync_queue_lanes()
+        return params
+
+    def write(self, vals):
+        lanes = self._mr_is_queue_lanes()
+        res = super().write(vals)
+        if lanes or self._mr_is_queue_lanes():
+            self.env["ir.cron"]._mr_sync_queue_lanes()
+        return res
+
+    def unlink(self):
+        lanes = self._mr_is_queue_lanes()
+        res = super().unlink()
+        if lanes:
+            self.env["ir.cron"]._mr_sync_queue_lanes()  # back to one lane
+        return res
+
+    def _mr_is_queue_lanes(self):
+        """The queue lanes' cron jobs follow ``mail_reliability.queue_lanes``."""
+        return any(param.key == queue_lanes.LANES_PARAM for param in self)
 
     def export_data(self, fields_to_export):
         """The value of a parameter whose key names a secret (secret, token, key,

@@ -6,14 +6,21 @@ A shorter interval does not send mail faster: runs overlap, time out and
 leave mail half processed. The guard holds for the form, imports and write().
 
 ``ir.cron._mr_trigger(xmlid, at)`` is the one way both addons trigger a cron.
+
+Queue lanes (``mail_reliability.queue_lanes``): ``_mr_sync_queue_lanes`` creates
+and removes the lane cron jobs 2..N next to stock's Email Queue Manager (lane 1).
 """
 
+import logging
 from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools import queue_lanes
 from ..tools.constants import QUEUE_CRON_XMLID
+
+_logger = logging.getLogger(__name__)
 
 MIN_INTERVAL_MINUTES = 5
 RECOMMENDED_INTERVAL_MINUTES = 15
@@ -66,7 +73,13 @@ class IrCron(models.Model):
         triggers to the minute); an earlier one does not: the mail is not due yet.
         """
         cron = self.env.ref(xmlid, raise_if_not_found=False)
-        if not cron:
+        if cron:
+            self._mr_trigger_cron(cron, at, once)
+
+    @api.model
+    def _mr_trigger_cron(self, cron, at=None, once=True):
+        """:meth:`_mr_trigger` for a cron record (nothing if it is gone)."""
+        if not cron.exists():
             return
         at = at or fields.Datetime.now()
         if not once:
@@ -80,3 +93,96 @@ class IrCron(models.Model):
         )
         if not self.env.cr.fetchone():
             cron.sudo()._trigger(at)
+
+    # ------------------------------------------------------------------
+    # Queue lanes (mail_reliability.queue_lanes, tools/queue_lanes.py)
+    # ------------------------------------------------------------------
+    @api.model
+    def _mr_queue_lane_crons(self):
+        """``{lane: ir.cron}`` of the queue lanes that exist: 1 is stock's Email Queue
+        Manager, 2..N the cron jobs :meth:`_mr_sync_queue_lanes` created."""
+        lanes = {}
+        queue = self.env.ref(QUEUE_CRON_XMLID, raise_if_not_found=False)
+        if queue:
+            lanes[1] = queue.sudo()
+        rows = (
+            self.env["ir.model.data"]
+            .sudo()
+            .search(
+                [
+                    ("module", "=", "mail_reliability"),
+                    ("model", "=", "ir.cron"),
+                    ("name", "=like", queue_lanes.LANE_XMLID_PREFIX + "%"),
+                ]
+            )
+        )
+        for row in rows:
+            lane = queue_lanes.lane_of_xmlid_name(row.name)
+            cron = self.sudo().with_context(active_test=False).browse(row.res_id).exists()
+            if lane and cron:
+                lanes[lane] = cron
+        return lanes
+
+    @api.model
+    def _mr_sync_queue_lanes(self):
+        """Make lanes 2..N exist, N being ``mail_reliability.queue_lanes``.
+
+        A lane is an ``ir.cron`` running ``mail.mail._cron_process_queue_lane()``
+        with the Email Queue Manager's interval, user, priority and active flag,
+        created with the external id ``mail_reliability.ir_cron_mail_reliability_
+        queue_lane_<n>`` (``noupdate``: an update of the addon keeps it; uninstalling
+        it removes it). Lanes above N are removed; Odoo refuses to remove one while
+        it runs ("try again in a few minutes").
+        """
+        wanted = self.env["mail.mail"]._mr_queue_lanes()
+        lanes = self._mr_queue_lane_crons()
+        queue = lanes.pop(1, None)
+        extra = self.browse([cron.id for lane, cron in lanes.items() if lane > wanted]).sudo()
+        if extra:
+            actions = extra.ir_actions_server_id
+            extra.unlink()
+            actions.unlink()
+        if wanted > 1 and not queue:
+            _logger.warning(
+                "%s = %s: no queue lane created, the Email Queue Manager (%s) is missing",
+                queue_lanes.LANES_PARAM,
+                wanted,
+                QUEUE_CRON_XMLID,
+            )
+            return
+        if not queue:
+            return
+        shared = {
+            "interval_number": queue.interval_number,
+            "interval_type": queue.interval_type,
+            "user_id": queue.user_id.id,
+            "priority": queue.priority,
+            "active": queue.active,
+        }
+        for lane, cron in lanes.items():
+            if lane <= wanted:
+                current = {**cron.read(list(shared), load=None)[0], "user_id": cron.user_id.id}
+                changed = {k: v for k, v in shared.items() if current[k] != v}
+                if changed:
+                    cron.write(changed)
+        missing = [lane for lane in range(2, wanted + 1) if lane not in lanes]
+        if missing:
+            model = self.env["ir.model"]._get_id("mail.mail")
+            self.sudo()._load_records(
+                [
+                    {
+                        "xml_id": queue_lanes.lane_xmlid(lane),
+                        "noupdate": True,
+                        "values": {
+                            "name": self.env._(
+                                "Mail: Email Queue Manager (lane %(lane)s)", lane=lane
+                            ),
+                            "model_id": model,
+                            "state": "code",
+                            "code": "model._cron_process_queue_lane()",
+                            **shared,
+                        },
+                    }
+                    for lane in missing
+                ]
+            )

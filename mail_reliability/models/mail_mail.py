@@ -7,6 +7,9 @@
   would turn into a hidden recipient) and repair text PostgreSQL cannot store
   (NUL, lone surrogates: ``tools/mail_input.py``), with a warning in the log.
 * ``process_email_queue`` picks the oldest due mail first (stock: newest).
+  With several queue lanes (``mail_reliability.queue_lanes``), each run is a
+  lane run that claims the head of the queue no other lane holds
+  (``_mr_claim_queue_head``) and sends only that (``tools/queue_lanes.py``).
 * ``send`` opens the send run (``tools/send_run.py``, where the whole path of a
   batch is described); ``_send`` locks each mail row (``FOR UPDATE SKIP
   LOCKED``) right before sending it, so the cron and "Send Now" never send the
@@ -21,6 +24,7 @@
 import contextlib
 import logging
 import smtplib
+import threading
 from datetime import datetime
 
 from psycopg2 import errors as pg_errors
@@ -30,7 +34,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL, Query
 
-from ..tools import delivery_stats, mail_input, retry_policy, send_run
+from ..tools import delivery_stats, mail_input, queue_lanes, retry_policy, send_run
 from ..tools.constants import EMAIL_MISSING, GENERIC, NO_RECIPIENT_TYPES, QUEUE_CRON_XMLID, QUOTA
 from ..tools.smtp_reply import parse_queue_id
 from ..tools.smtp_status import (
@@ -51,6 +55,11 @@ TEXT_FIELDS = ("email_to", "email_cc", "body_html", "references", "headers")
 # Set by mark_outgoing for its write: a requeued mail gets a fresh retry window.
 REQUEUE_CONTEXT_KEY = "mail_reliability_requeue"
 REQUEUE_VALS = {"scheduled_date": False, "retry_count": 0, "first_attempt_date": False}
+# The queue's order (oldest due first; a mail scheduled for later counts from its
+# schedule): the cron's search and the lanes' claim (_mr_claim_queue_head) share it.
+FIFO_ORDER = SQL(
+    'COALESCE("mail_mail"."scheduled_date", "mail_mail"."create_date"), "mail_mail"."id"'
+)
 
 
 class _LockingQuery(Query):
@@ -59,6 +68,15 @@ class _LockingQuery(Query):
 
     def select(self, *args):
         return SQL("%s FOR UPDATE SKIP LOCKED", super().select(*args))
+
+
+def _in_failed_transaction(cr):
+    """True when a failed statement aborted the transaction open on ``cr``."""
+    connection = getattr(cr, "connection", None)
+    return (
+        connection is not None
+        and connection.info.transaction_status == psycopg2_ext.TRANSACTION_STATUS_INERROR
+    )
 
 
 def _opens_transaction(cr):
@@ -129,6 +147,15 @@ class MailMail(models.Model):
         index="btree_not_null",
         help="Domain of the first recipient of a failed mail, to group failures by provider",
     )
+    # Written by raw SQL only (microseconds kept: the value is also the claim's token).
+    mr_queue_claim_until = fields.Datetime(
+        "Claimed by a Queue Lane Until",
+        readonly=True,
+        copy=False,
+        prefetch=False,
+        help="With several queue lanes, the lane sending this mail holds it until then; "
+        "after that another lane may take it over",
+    )
 
     @api.depends("failure_type", "smtp_code", "smtp_status", "failure_reason")
     def _compute_failure_explanation(self):
@@ -147,10 +174,7 @@ class MailMail(models.Model):
         # search() passes the default order explicitly; search_count() passes none.
         if self.env.context.get("mail_reliability_fifo") and order == self._order:
             # FIFO: oldest due first. A mail scheduled for later counts from its schedule.
-            query.order = SQL(
-                'COALESCE("mail_mail"."scheduled_date", "mail_mail"."create_date"), '
-                '"mail_mail"."id"'
-            )
+            query.order = FIFO_ORDER
         return query
 
     @api.model_create_multi
@@ -245,9 +269,183 @@ class MailMail(models.Model):
     # ------------------------------------------------------------------
     @api.model
     def process_email_queue(self, ids=None, batch_size=1000):
-        return super(MailMail, self.with_context(mail_reliability_fifo=True)).process_email_queue(
-            ids=ids, batch_size=batch_size
-        )
+        """Stock's queue run, oldest due mail first; with several queue lanes
+        (``mail_reliability.queue_lanes``), a lane run (:meth:`_mr_process_queue_lane`)."""
+        fifo = self.with_context(mail_reliability_fifo=True)
+        if ids is None and "filters" not in self.env.context and fifo._mr_queue_lanes() > 1:
+            return fifo._mr_process_queue_lane(batch_size)
+        return super(MailMail, fifo).process_email_queue(ids=ids, batch_size=batch_size)
+
+    @api.model
+    def _cron_process_queue_lane(self):
+        """The code of lanes 2..N (``ir.cron._mr_sync_queue_lanes``); lane 1 is stock's cron."""
+        return self.process_email_queue()
+
+    @api.model
+    def _mr_queue_lanes(self):
+        """How many queue lanes are configured (1 when the parameter is nonsense)."""
+        value = self.env["ir.config_parameter"].sudo().get_param(queue_lanes.LANES_PARAM)
+        try:
+            return queue_lanes.parse_lanes(value)
+        except ValueError as exc:
+            _logger.warning("%s ignored, one queue lane: %s", queue_lanes.LANES_PARAM, exc)
+            return queue_lanes.DEFAULT_LANES
+
+    @api.model
+    def _mr_process_queue_lane(self, batch_size):
+        """One run of a queue lane, when several lanes share the queue.
+
+        The lane claims the head of the due queue (:meth:`_mr_claim_queue_head`, at
+        most ``queue_lanes.CLAIM_SIZE`` mails, skipping what other lanes hold), sends
+        the claimed mails through stock's queue run restricted to them (its
+        ``filters`` context: the per-mail lock, outcome, retry and quota paths are
+        those of one lane), then releases what is left of the claim. It goes on up to
+        the batch size (stock's ``mail.mail.queue.batch.size``) and then triggers
+        itself if more may be due; on its first full claim it wakes the other lanes.
+        """
+        params = self.env["ir.config_parameter"].sudo()
+        try:
+            size = int(params.get_param("mail.mail.queue.batch.size", batch_size) or 0)
+        except (TypeError, ValueError):
+            size = batch_size
+        # Stock's test for its auto_commit path (one commit per mail).
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        seconds = self._mr_lane_claim_seconds()
+        woken = drained = False
+        for want in queue_lanes.claim_sizes(size):
+            claimed, until = self._mr_claim_queue_head(want, seconds, auto_commit)
+            if claimed and len(claimed) == want and not woken:
+                woken = True
+                self._mr_wake_queue_lanes()
+            if claimed:
+                restricted = self.with_context(filters=[("id", "in", claimed)])
+                try:
+                    super(MailMail, restricted).process_email_queue(batch_size=len(claimed))
+                finally:
+                    self._mr_release_queue_claim(claimed, until, auto_commit)
+            if len(claimed) < want:
+                drained = True
+                break
+        if not drained:
+            self._mr_trigger_own_lane()
+        return True
+
+    @api.model
+    def _mr_lane_claim_seconds(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(queue_lanes.CLAIM_SECONDS_PARAM)
+        try:
+            return queue_lanes.parse_claim_seconds(value)
+        except ValueError as exc:
+            _logger.warning("%s ignored: %s", queue_lanes.CLAIM_SECONDS_PARAM, exc)
+            return queue_lanes.DEFAULT_CLAIM_SECONDS
+
+    @contextlib.contextmanager
+    def _mr_lane_transaction(self, auto_commit):
+        """One short READ COMMITTED transaction for a claim or its release.
+
+        On the cron's auto-commit path it is its own transaction on the cron's
+        cursor: what came before is committed (the per-mail commits of stock's path
+        leave nothing else pending), so the next mail's row lock starts a snapshot
+        that sees the claim. Elsewhere (tests, a caller's transaction) a savepoint.
+        """
+        cr = self.env.cr
+        if not auto_commit:
+            with cr.savepoint(flush=False):
+                yield cr
+            return
+        if _in_failed_transaction(cr):
+            cr.rollback()  # what the failed statement left cannot be committed anyway
+        else:
+            cr.commit()  # pylint: disable=invalid-commit
+        # READ COMMITTED: a row another lane claimed and committed meanwhile is
+        # re-checked (and skipped), where REPEATABLE READ would fail the statement.
+        cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        yield cr
+        cr.commit()  # pylint: disable=invalid-commit
+
+    @api.model
+    def _mr_claim_queue_head(self, limit, seconds, auto_commit=False):
+        """Claim the first ``limit`` due mails in queue order that no lane holds.
+
+        One statement: the head of the queue is locked ``SKIP LOCKED`` (a lane
+        claiming at the same instant takes the next rows instead of waiting) and
+        stamped with the claim's expiry. Returns ``(ids, until)``; ``until`` is the
+        claim's token for :meth:`_mr_release_queue_claim`. An expired claim (a
+        killed lane's) is taken over.
+        """
+        # The claim reads state and schedule in the database: what this transaction
+        # changed through the ORM must be there (stock's own search flushes too).
+        self.flush_model(["state", "scheduled_date"])
+        with self._mr_lane_transaction(auto_commit) as cr:
+            cr.execute(
+                SQL(
+                    """
+                    UPDATE mail_mail
+                       SET mr_queue_claim_until = (statement_timestamp() AT TIME ZONE 'UTC')
+                                                  + make_interval(secs => %(seconds)s)
+                     WHERE id IN (
+                            SELECT id FROM mail_mail
+                             WHERE state = 'outgoing'
+                               AND (scheduled_date IS NULL OR scheduled_date <= %(now)s)
+                               AND (mr_queue_claim_until IS NULL
+                                    OR mr_queue_claim_until
+                                       <= (statement_timestamp() AT TIME ZONE 'UTC'))
+                             ORDER BY %(order)s
+                             LIMIT %(limit)s
+                               FOR UPDATE SKIP LOCKED)
+                 RETURNING id, mr_queue_claim_until
+                    """,
+                    seconds=seconds,
+                    now=fields.Datetime.now(),
+                    order=FIFO_ORDER,
+                    limit=limit,
+                )
+            )
+            rows = cr.fetchall()
+        self.invalidate_model(["mr_queue_claim_until"])
+        if not rows:
+            return [], None
+        return sorted(row[0] for row in rows), rows[0][1]
+
+    @api.model
+    def _mr_release_queue_claim(self, ids, until, auto_commit=False):
+        """Give back what is left of a claim (mail deferred, held, or not reached),
+        so the next lane run may take it at once; a row someone is sending right
+        now is skipped (its claim simply expires)."""
+        with self._mr_lane_transaction(auto_commit) as cr:
+            cr.execute(
+                SQL(
+                    """
+                    UPDATE mail_mail SET mr_queue_claim_until = NULL
+                     WHERE id IN (
+                            SELECT id FROM mail_mail
+                             WHERE id = ANY(%(ids)s) AND mr_queue_claim_until = %(until)s
+                               FOR UPDATE SKIP LOCKED)
+                    """,
+                    ids=list(ids),
+                    until=until,
+                )
+            )
+        self.invalidate_model(["mr_queue_claim_until"])
+
+    @api.model
+    def _mr_wake_queue_lanes(self):
+        """More mail than one claim is due: trigger the other lanes now."""
+        Cron = self.env["ir.cron"]
+        own = self.env.context.get("cron_id")
+        for cron in Cron._mr_queue_lane_crons().values():
+            if cron.id != own:
+                Cron._mr_trigger_cron(cron)
+
+    @api.model
+    def _mr_trigger_own_lane(self):
+        """This lane used up its batch and more may be due: run again soon."""
+        Cron = self.env["ir.cron"]
+        own = self.env.context.get("cron_id")
+        if own:
+            Cron._mr_trigger_cron(Cron.sudo().browse(own))
+        else:  # not run by a cron job (a script): the Email Queue Manager
+            Cron._mr_trigger(QUEUE_CRON_XMLID)
 
     def send(self, auto_commit=False, raise_exception=False, post_send_callback=None):
         """Stock's send, inside a send run (``tools/send_run.py``): step 1 of the path."""

@@ -8,6 +8,8 @@
   less than 5 minutes. Retention days are stored as system parameters, where
   0 or less is kept as such (it disables the rule), which ``config_parameter``
   integer fields cannot do.
+- Queue lanes (``mail_reliability.queue_lanes``): the cron jobs are created and
+  removed by ``ir.config_parameter`` when the parameter changes.
 - Daily sending limit (quota). Stored by hand for the same reason: 0 means
   "no limit" / "no reserve" there.
 - Email health: the summary of the dashboard and the DNS / DKIM check settings.
@@ -65,6 +67,14 @@ class ResConfigSettings(models.TransientModel):
         "Keep Failed Emails (days)",
         help="Emails whose delivery failed are removed after this many days. "
         "0 keeps them forever.",
+    )
+    mr_queue_lanes = fields.Integer(
+        "Queue Lanes",
+        config_parameter="mail_reliability.queue_lanes",
+        default=1,
+        help="Cron jobs that send the email queue in parallel (1 to 16). Lane 1 is "
+        "'Mail: Email Queue Manager'; each further lane is a cron job of its own, which any "
+        "cron worker of any Odoo server on this database may run.",
     )
     # --- daily sending limit ---------------------------------------------------------
     mr_daily_limit = fields.Integer(
@@ -256,6 +266,7 @@ class ResConfigSettings(models.TransientModel):
                     cron.write({"interval_number": minutes // 60, "interval_type": "hours"})
                 else:
                     cron.write({"interval_number": minutes, "interval_type": "minutes"})
+                self.env["ir.cron"]._mr_sync_queue_lanes()  # the lanes keep lane 1's interval
         for fname, (key, _default) in RETENTION_FIELDS.items():
             value = str(self[fname])
             if params.get_param(key) != value:

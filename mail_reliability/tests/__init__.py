@@ -47,3 +47,4 @@ from . import test_i18n
 from . import test_common
 from . import test_quota_saver
 from . import test_pacing
+from . import test_queue_lanes
