@@ -140,6 +140,8 @@ class IrCron(models.Model):
         extra = self.browse([cron.id for lane, cron in lanes.items() if lane > wanted]).sudo()
         if extra:
             actions = extra.ir_actions_server_id
+            # A trigger's cron is set null when its cron goes: remove them with the lane.
+            self.env["ir.cron.trigger"].sudo().search([("cron_id", "in", extra.ids)]).unlink()
             extra.unlink()
             actions.unlink()
         if wanted > 1 and not queue:

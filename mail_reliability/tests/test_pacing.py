@@ -422,8 +422,9 @@ class TestPacingAcrossSenders(BaseCase):
                     cr.transaction = Transaction(self.registry)
                     env = api.Environment(cr, api.SUPERUSER_ID, {})
                     barrier.wait(30)
-                    with mute_logger(*QUIET):
-                        env["mail.mail"].process_email_queue(ids=mail_ids)
+                    # Muted by the test thread around both senders: mute_logger in two
+                    # threads at once can leave a logger muted for every later test.
+                    env["mail.mail"].process_email_queue(ids=mail_ids)
             except Exception as exc:  # re-raised in the test thread
                 outcome.append(exc)
 
@@ -511,7 +512,7 @@ class TestPacingAcrossSenders(BaseCase):
             # Statistics are not what this covers, and their writer opens an environment
             # on a cursor of its own, which needs the registry lock the test runner holds.
             no_stats = patch.object(MailMail, "_mr_count_delivery", lambda *args: None)
-            with freeze_time(NOW), real_smtp(), no_stats:
+            with freeze_time(NOW), real_smtp(), no_stats, mute_logger(*QUIET):
                 for thread in threads:
                     thread.start()
                 for thread in threads:

@@ -98,10 +98,14 @@ class TestQueueLaneCrons(TransactionCase):
 
         lane3 = lanes[3]
         action3 = lane3.ir_actions_server_id
+        self.env["ir.cron"]._mr_trigger_cron(lane3)
+        trigger3 = self.env["ir.cron.trigger"].search([("cron_id", "=", lane3.id)])
+        self.assertTrue(trigger3, "a lane woken by another one")
         params.set_param(LANES, "2")
         self.assertEqual(sorted(self.env["ir.cron"]._mr_queue_lane_crons()), [1, 2])
         self.assertFalse(lane3.exists())
         self.assertFalse(action3.exists())
+        self.assertFalse(trigger3.exists(), "no trigger left without its cron")
         self.assertEqual(len(self._lane_data()), 2)
 
         params.set_param(LANES, False)  # unset: one lane
