@@ -221,9 +221,7 @@ def main():
             for key in order[shift:] + order[:shift]:
                 list_id = lists[getattr(args, VARIANTS[key][0])]
                 load = _common.load_average()
-                elapsed, generated, report = run_once(
-                    args, sink, key, list_id, pathlib.Path(tmp)
-                )
+                elapsed, generated, report = run_once(args, sink, key, list_id, pathlib.Path(tmp))
                 seconds[key].append(elapsed)
                 generation[key].append(generated)
                 reports[key].append(report)
