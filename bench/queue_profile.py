@@ -22,7 +22,7 @@ import pstats
 import re
 
 import _common
-from queue_throughput import QUEUE_TABLES
+from queue_throughput import QUEUE_TABLES, run_queue
 
 _SPACES = re.compile(r"\s+")
 _SAVEPOINT = re.compile(r'(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT) "[^"]*"')
@@ -35,27 +35,8 @@ def _statement_key(query):
 
 
 def _queue(dbname, count, sink, params):
-    with _common.environment(dbname) as env:
-        for key, value in (params or {}).items():
-            env["ir.config_parameter"].set_param(key, value)
-        env["mail.mail"].search([]).unlink()
-        server = env["ir.mail_server"].search([("name", "=", "bench sink")], limit=1)
-        values = {"smtp_host": sink.host, "smtp_port": sink.port, "smtp_encryption": "none"}
-        if server:
-            server.write(values)
-        else:
-            env["ir.mail_server"].create({"name": "bench sink", "sequence": 1, **values})
-        env["mail.mail"].create(
-            [
-                {
-                    "subject": f"Bench {n}",
-                    "body_html": f"<p>Benchmark message {n}</p>" + "<p>lorem ipsum</p>" * 20,
-                    "email_from": "bench@example.com",
-                    "email_to": f"rcpt{n}@example.com",
-                }
-                for n in range(count)
-            ]
-        )
+    """The queue of ``queue_throughput.run_queue`` (same mails, same sink server), not sent."""
+    run_queue(dbname, sink, count, params, send=False)
     _common.vacuum(dbname, QUEUE_TABLES)
     sink.reset()
 

@@ -284,12 +284,9 @@ class MailMail(models.Model):
     @api.model
     def _mr_queue_lanes(self):
         """How many queue lanes are configured (1 when the parameter is nonsense)."""
-        value = self.env["ir.config_parameter"].sudo().get_param(queue_lanes.LANES_PARAM)
-        try:
-            return queue_lanes.parse_lanes(value)
-        except ValueError as exc:
-            _logger.warning("%s ignored, one queue lane: %s", queue_lanes.LANES_PARAM, exc)
-            return queue_lanes.DEFAULT_LANES
+        return self._mr_lane_param(
+            queue_lanes.LANES_PARAM, queue_lanes.parse_lanes, queue_lanes.DEFAULT_LANES
+        )
 
     @api.model
     def _mr_process_queue_lane(self, batch_size):
@@ -332,12 +329,21 @@ class MailMail(models.Model):
 
     @api.model
     def _mr_lane_claim_seconds(self):
-        value = self.env["ir.config_parameter"].sudo().get_param(queue_lanes.CLAIM_SECONDS_PARAM)
+        return self._mr_lane_param(
+            queue_lanes.CLAIM_SECONDS_PARAM,
+            queue_lanes.parse_claim_seconds,
+            queue_lanes.DEFAULT_CLAIM_SECONDS,
+        )
+
+    @api.model
+    def _mr_lane_param(self, key, parse, default):
+        """A queue-lane system parameter, parsed; ``default`` (logged) when nonsense."""
+        value = self.env["ir.config_parameter"].sudo().get_param(key)
         try:
-            return queue_lanes.parse_claim_seconds(value)
+            return parse(value)
         except ValueError as exc:
-            _logger.warning("%s ignored: %s", queue_lanes.CLAIM_SECONDS_PARAM, exc)
-            return queue_lanes.DEFAULT_CLAIM_SECONDS
+            _logger.warning("%s ignored, %r used instead: %s", key, default, exc)
+            return default
 
     @contextlib.contextmanager
     def _mr_lane_transaction(self, auto_commit):
