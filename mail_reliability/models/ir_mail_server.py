@@ -111,6 +111,44 @@ def _outcome(env, message_id):
     return run.outcome(message_id) if run is not None else send_run.Outcome()
 
 
+# One email counted on a server's window (``tools.pacing.Window.take``) in one statement,
+# by the database's clock. _SHIFT: seconds from the row's last second to the clock's
+# (0 to SPAN; 0 when the clock went back: counted in the newest second). _USED: what the
+# shifted window holds. The window as it was (the statement's snapshot) comes back for
+# ``Window.resume_at`` when the email is not counted.
+_SHIFT = (
+    f"LEAST({pacing.SPAN}, GREATEST(0, COALESCE("
+    f"EXTRACT(EPOCH FROM EXCLUDED.last_second - w.last_second)::int, {pacing.SPAN})))"
+)
+_USED = f"(SELECT COALESCE(SUM(c), 0) FROM unnest(w.sends[{_SHIFT} + 1:{pacing.SPAN}]) AS c)"
+TAKE_SEND_SLOT = f"""
+    WITH clock AS (
+        SELECT clock_timestamp() AT TIME ZONE 'UTC' AS now
+    ), counted AS (
+        INSERT INTO mail_pacing_window AS w (mail_server_id, last_second, used, sends)
+        SELECT %(server)s, date_trunc('second', clock.now), 1,
+               array_fill(0, ARRAY[{pacing.SPAN} - 1]) || 1
+          FROM clock
+        ON CONFLICT (mail_server_id) DO UPDATE
+           SET last_second = GREATEST(w.last_second, EXCLUDED.last_second),
+               used = {_USED} + 1,
+               sends = CASE WHEN {_SHIFT} = 0
+                            THEN w.sends[1:{pacing.SPAN} - 1] || (w.sends[{pacing.SPAN}] + 1)
+                            ELSE w.sends[{_SHIFT} + 1:{pacing.SPAN}]
+                                 || array_fill(0, ARRAY[{_SHIFT} - 1]) || 1
+                       END
+         WHERE {_USED} < %(rate)s
+        RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM counted), w.last_second, w.sends, clock.now,
+           s.slowed_until, s.slow_level
+      FROM ir_mail_server s
+     CROSS JOIN clock
+      LEFT JOIN mail_pacing_window w ON w.mail_server_id = s.id
+     WHERE s.id = %(server)s
+"""
+
+
 class IrMailServer(models.Model):
     _inherit = "ir.mail_server"
 
@@ -128,8 +166,9 @@ class IrMailServer(models.Model):
 
     rate_per_minute = fields.Integer(
         "Emails per Minute",
-        help="Most emails handed to this server per clock minute, by all Odoo processes "
-        "together (0: no limit). Emails beyond it wait in the queue for the next minute.",
+        help="Most emails handed to this server in any 60 seconds, by all Odoo processes "
+        "together (0: no limit). Emails beyond it wait in the queue until the oldest of "
+        "those 60 seconds are past.",
     )
     max_connections = fields.Integer(
         "Connections at Once",
@@ -502,7 +541,9 @@ class IrMailServer(models.Model):
     @api.model
     def _mr_pace_hold(self, server, smtp_session=None):
         """None when one more email may go through ``server`` now (a unit of its
-        rate is then taken), else the time the queue should try again.
+        rate is then taken), else the time the queue should try again: for the
+        rate, the earliest second at which the server's last 60 seconds allow
+        one more, by the database's clock (``tools.pacing.Window.resume_at``).
 
         With no rate, no connection cap and no slow-down (the default) this
         costs no query.
@@ -521,48 +562,44 @@ class IrMailServer(models.Model):
         smtp = getattr(smtp_session, "__obj__", smtp_session)
         if pace.slowed(now) and smtp is not None and getattr(smtp, "sock", True) is None:
             # The server hung up on a throttling reply: the rest waits for a new session.
-            return max(now + pacing.CONNECTION_RETRY, pacing.next_window(now))
+            return now + pacing.CONNECTION_RETRY
         try:
-            if self._mr_take_send_slot(server, rate, now):
-                return None
+            return self._mr_take_send_slot(server, rate)
         except Exception:  # e.g. no database connection left: wait rather than overshoot
             _logger.warning(
                 "server %s: pace not counted, emails left queued", server.id, exc_info=True
             )
             return now + pacing.CONNECTION_RETRY
-        return pacing.next_window(now)
 
     @api.model
-    def _mr_take_send_slot(self, server, rate, now):
-        """Count one email on ``server``'s current minute unless ``rate`` are counted
-        already: one upsert, committed at once on the ledger's own connection, so
-        that every process and lane counts on the same row without waiting for
-        another's mail transaction. The server's slow-down, as another process may
-        have changed it, comes back with the same statement. True when counted."""
+    def _mr_take_send_slot(self, server, rate):
+        """Count one email on ``server``'s window (``tools.pacing.Window.take``)
+        unless its last 60 seconds hold ``rate`` already, by the database's clock.
+
+        One upsert, committed at once on the ledger's own connection, so that
+        every process and lane counts on the same row without waiting for
+        another's mail transaction; ``ON CONFLICT DO UPDATE`` locks the row and
+        reads it as last committed, so concurrent senders count one after the
+        other. The server's slow-down, as another process may have changed it,
+        and the window as it was (to tell when it allows one more) come back
+        with the same statement.
+
+        :return: None when counted, else when the window allows one more.
+        """
         with self.env["mail.quota.usage"]._ledger_transaction() as cr:
-            cr.execute(
-                """WITH counted AS (
-                       INSERT INTO mail_pacing_window (mail_server_id, window_start, used)
-                       VALUES (%(server)s, %(window)s, 1)
-                       ON CONFLICT (mail_server_id, window_start)
-                       DO UPDATE SET used = mail_pacing_window.used + 1
-                        WHERE mail_pacing_window.used < %(rate)s
-                       RETURNING used
-                   )
-                   SELECT (SELECT used FROM counted), slowed_until, slow_level
-                     FROM ir_mail_server WHERE id = %(server)s""",
-                {"server": server.id, "window": pacing.window_start(now), "rate": rate},
-            )
+            cr.execute(TAKE_SEND_SLOT, {"server": server.id, "rate": rate})
             row = cr.fetchone()
         if row is None:  # the server is gone
-            return True
-        used, slowed_until, level = row
+            return None
+        counted, last_second, sends, now, slowed_until, level = row
         run = send_run.current(self.env)
         if run is not None and server.id in run.pacing:
             run.pacing[server.id] = dataclasses.replace(
                 run.pacing[server.id], slowed_until=slowed_until, level=level or 0
             )
-        return used is not None
+        if counted:
+            return None
+        return pacing.Window(last_second, sends).resume_at(now, rate)
 
     def _mr_slow_down_if_throttled(self, server, message_id):
         """After an email: slow ``server`` down if it answered with a throttling reply."""

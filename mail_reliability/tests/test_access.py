@@ -149,7 +149,7 @@ class TestAccess(HttpCase):
             return Model.create({"usage_id": usage.id, "scope": usage.scope})
         if model_name == "mail.pacing.window":
             server = self.env["ir.mail_server"].create({"name": "Access", "smtp_host": "x.test"})
-            return Model.create({"mail_server_id": server.id, "window_start": "2026-11-10"})
+            return Model.create({"mail_server_id": server.id, "last_second": "2026-11-10"})
         if model_name == "mail.health.check":
             return Model._ensure_rows()[:1]
         if model_name == "mail.incoming.rejection":

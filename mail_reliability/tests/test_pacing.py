@@ -20,7 +20,7 @@ from odoo.tests import BaseCase, tagged
 from odoo.tests.common import get_db_name
 from odoo.tools import mute_logger
 
-from ..models.ir_mail_server import CONNECTION_LOCK_SPACE, IrMailServer
+from ..models.ir_mail_server import CONNECTION_LOCK_SPACE, TAKE_SEND_SLOT, IrMailServer
 from ..models.mail_mail import MailMail
 from ..tools import pacing, send_run
 from ..tools.constants import QUEUE_CRON_XMLID
@@ -35,18 +35,88 @@ QUIET = (
 )
 NOW = datetime(2026, 3, 10, 15, 0, 20)
 MINUTE = timedelta(minutes=1)
-DELETE_OWN_TRIGGERS = "DELETE FROM ir_cron_trigger WHERE cron_id = %s AND id > %s AND call_at = %s"
+SECOND = timedelta(seconds=1)
+DELETE_OWN_TRIGGERS = """DELETE FROM ir_cron_trigger
+                           WHERE cron_id = %s AND id > %s AND call_at BETWEEN %s AND %s"""
 
 
 @tagged("mail_reliability", "at_install")
 class TestPacingRules(BaseCase):
     """tools/pacing.py: windows, effective rate, pauses, slow-down levels."""
 
-    def test_windows(self):
-        self.assertEqual(pacing.window_start(NOW), datetime(2026, 3, 10, 15, 0))
-        self.assertEqual(pacing.next_window(NOW), datetime(2026, 3, 10, 15, 1))
-        edge = datetime(2026, 3, 10, 15, 59, 59, 999999)
-        self.assertEqual(pacing.next_window(edge), datetime(2026, 3, 10, 16, 0))
+    def test_window_counts_the_last_61_seconds(self):
+        window = pacing.Window()
+        self.assertEqual(window.used(NOW), 0)
+        for _n in range(3):
+            window = window.take(NOW + timedelta(microseconds=400000), 5)
+        self.assertEqual(window.last_second, NOW)
+        self.assertEqual(window.sends[-1], 3)
+        self.assertEqual(window.used(NOW + 60 * SECOND), 3, "60 seconds later: still counted")
+        self.assertEqual(window.used(NOW + 61 * SECOND), 0, "61 seconds later: aged out")
+        later = window.take(NOW + 20 * SECOND, 5)
+        self.assertEqual(later.last_second, NOW + 20 * SECOND)
+        self.assertEqual(later.sends[-21:], (3,) + (0,) * 19 + (1,))
+        self.assertIsNone(later.take(NOW + 21 * SECOND, 4), "4 counted, rate 4: full")
+        # Counts as read from the database: a list, padded to SPAN on the old side.
+        self.assertEqual(pacing.Window(NOW, [2, 1]).sends, (0,) * 59 + (2, 1))
+
+    def test_burst_across_a_minute_boundary_stays_within_the_rate(self):
+        """Rate 60: 60 emails at 12:00:59, then a sender trying again and again from
+        12:01:00 on. Clock-minute windows let 60 more go at 12:01:00 (120 in two
+        seconds); the window lets the next ones go only once the first have aged out."""
+        rate, window, sent = 60, pacing.Window(), []
+        start = datetime(2026, 3, 10, 12, 0, 59, 500000)
+        for step in range(4 * 60 * 10):  # every 0.1 s for 4 minutes
+            now = start + step * timedelta(milliseconds=100)
+            while (taken := window.take(now, rate)) is not None:
+                window = taken
+                sent.append(now)
+        self.assertEqual(sent[:rate], [start] * rate)
+        self.assertEqual(sent[rate], datetime(2026, 3, 10, 12, 2), "61 s after 12:00:59")
+        for first in sent:
+            in_a_minute = [t for t in sent if first <= t < first + MINUTE]
+            self.assertLessEqual(len(in_a_minute), rate, f"60 s from {first}")
+        # And the rate is used: 60 every 61 seconds at least.
+        self.assertGreaterEqual(len(sent), rate * (4 * 60 // 61))
+
+    def test_any_60_seconds_hold_at_most_the_rate(self):
+        """Uneven attempts (bursts, gaps, several a second) at rate 7."""
+        rate, window, sent = 7, pacing.Window(), []
+        now = NOW
+        for step in range(2000):
+            now += timedelta(milliseconds=(step * 7919) % 2300)
+            taken = window.take(now, rate)
+            if taken is not None:
+                window = taken
+                sent.append(now)
+        self.assertGreater(len(sent), 100)
+        for first in sent:
+            in_a_minute = [t for t in sent if first <= t < first + MINUTE]
+            self.assertLessEqual(len(in_a_minute), rate, f"60 s from {first}")
+
+    def test_resume_at_is_the_earliest_moment(self):
+        # Rate 5: 2 emails at 15:00:10, 3 at 15:00:40; full at 15:00:45.
+        window = pacing.Window().take(NOW.replace(second=10), 5).take(NOW.replace(second=10), 5)
+        for _n in range(3):
+            window = window.take(NOW.replace(second=40), 5)
+        now = NOW.replace(second=45, microsecond=300)
+        self.assertIsNone(window.take(now, 5))
+        resume = window.resume_at(now, 5)
+        self.assertEqual(resume, datetime(2026, 3, 10, 15, 1, 11), "15:00:10 aged out")
+        self.assertIsNone(window.take(resume - timedelta(microseconds=1), 5))
+        self.assertIsNotNone(window.take(resume, 5))
+        # Slowed down to 2: the 3 of 15:00:40 must age out as well.
+        self.assertEqual(window.resume_at(now, 2), datetime(2026, 3, 10, 15, 1, 41))
+        self.assertIsNone(window.take(datetime(2026, 3, 10, 15, 1, 40, 999999), 2))
+        # Free already (e.g. counted by another sender since): the next second.
+        self.assertEqual(window.resume_at(now, 50), datetime(2026, 3, 10, 15, 0, 46))
+
+    def test_a_clock_stepped_back_counts_in_the_newest_second(self):
+        window = pacing.Window().take(NOW, 5)
+        earlier = window.take(NOW - 30 * SECOND, 5)
+        self.assertEqual(earlier.last_second, NOW)
+        self.assertEqual(earlier.sends[-1], 2)
+        self.assertEqual(earlier.resume_at(NOW - 30 * SECOND, 2), NOW + 61 * SECOND)
 
     def test_off_by_default(self):
         self.assertTrue(pacing.Pace().is_off)
@@ -193,43 +263,186 @@ class PacingCase(SmtpSinkCase):
     def _queue_triggers(self):
         return self.env["ir.cron.trigger"].search([("cron_id", "=", self.queue_cron.id)])
 
+    def _db_second(self):
+        """The database clock's current second (what the window counts by)."""
+        self.env.cr.execute("SELECT date_trunc('second', clock_timestamp() AT TIME ZONE 'UTC')")
+        return self.env.cr.fetchone()[0]
+
+    def _window(self, server=None):
+        """``(Window, used)`` of the server's row, or None."""
+        self.env.cr.execute(
+            "SELECT last_second, sends, used FROM mail_pacing_window WHERE mail_server_id = %s",
+            [(server or self.mail_server).id],
+        )
+        row = self.env.cr.fetchone()
+        return row and (pacing.Window(row[0], row[1]), row[2])
+
+    def _seed_window(self, last_second, sends, server=None):
+        """The server's window as if ``sends`` (per second, up to ``last_second``) were sent."""
+        self.env.cr.execute(
+            """INSERT INTO mail_pacing_window (mail_server_id, last_second, used, sends)
+               VALUES (%(server)s, %(last)s, %(used)s, %(sends)s)
+               ON CONFLICT (mail_server_id) DO UPDATE
+                  SET last_second = %(last)s, used = %(used)s, sends = %(sends)s""",
+            {
+                "server": (server or self.mail_server).id,
+                "last": last_second,
+                "used": sum(sends),
+                "sends": list(sends),
+            },
+        )
+
+    def _age_window(self, seconds=pacing.SPAN):
+        """As if ``seconds`` had passed on the database's clock since the last email
+        counted (the window's seconds moved back)."""
+        self.env.cr.execute(
+            "UPDATE mail_pacing_window SET last_second = last_second - %s"
+            " WHERE mail_server_id = %s",
+            [timedelta(seconds=seconds), self.mail_server.id],
+        )
+
+    def _oldest_counted(self):
+        window, _used = self._window()
+        age = next(i for i, count in enumerate(window.sends) if count)
+        return window.last_second - (pacing.SPAN - 1 - age) * SECOND
+
 
 @tagged("mail_reliability", "post_install", "-at_install")
 class TestPacingRate(PacingCase):
-    def test_rate_holds_the_rest_in_the_queue_until_the_next_minute(self):
+    def test_rate_holds_the_rest_in_the_queue_until_the_window_allows(self):
         self.mail_server.rate_per_minute = 5
         mails = self._mails(12)
-        with freeze_time(NOW):
-            triggers_before = self._queue_triggers()
-            self._run_queue(mails)
-            sent = mails.filtered(lambda m: m.state == "sent")
-            waiting = mails - sent
-            self.assertEqual(len(sent), 5)
-            self.assertEqual(len(self.sink.deliveries), 5)
-            self.assertEqual(sent, mails[:5], "FIFO: the oldest go first")
-            self.assertEqual(set(waiting.mapped("state")), {"outgoing"})
-            self.assertEqual(set(waiting.mapped("failure_type")), {False})
-            self.assertEqual(set(waiting.mapped("retry_count")), {0})
-            self.assertEqual(set(waiting.mapped("scheduled_date")), {False})
-            new = self._queue_triggers() - triggers_before
-            self.assertEqual(new.mapped("call_at"), [datetime(2026, 3, 10, 15, 1)])
-            # Again within the same minute: nothing more goes out, no second trigger.
-            self._run_queue(waiting)
-            self.assertEqual(len(self.sink.deliveries), 5)
-            self.assertEqual(len(self._queue_triggers() - triggers_before), 1)
-        with freeze_time(NOW + MINUTE):
-            self._run_queue(waiting)
-            self.assertEqual(len(self.sink.deliveries), 10)
-            self.assertEqual(mails.filtered(lambda m: m.state == "sent"), mails[:10])
-        with freeze_time(NOW + 2 * MINUTE):
-            self._run_queue(waiting)
+        triggers_before = self._queue_triggers()
+        self._run_queue(mails)
+        sent = mails.filtered(lambda m: m.state == "sent")
+        waiting = mails - sent
+        self.assertEqual(len(sent), 5)
+        self.assertEqual(len(self.sink.deliveries), 5)
+        self.assertEqual(sent, mails[:5], "FIFO: the oldest go first")
+        self.assertEqual(set(waiting.mapped("state")), {"outgoing"})
+        self.assertEqual(set(waiting.mapped("failure_type")), {False})
+        self.assertEqual(set(waiting.mapped("retry_count")), {0})
+        self.assertEqual(set(waiting.mapped("scheduled_date")), {False})
+        # Woken when the first email counted has aged out (61 s after its second).
+        new = self._queue_triggers() - triggers_before
+        self.assertEqual(new.mapped("call_at"), [self._oldest_counted() + 61 * SECOND])
+        # Again at once: nothing more goes out, no second trigger.
+        self._run_queue(waiting)
+        self.assertEqual(len(self.sink.deliveries), 5)
+        self.assertEqual(len(self._queue_triggers() - triggers_before), 1)
+        self._age_window()
+        self._run_queue(waiting)
+        self.assertEqual(len(self.sink.deliveries), 10)
+        self.assertEqual(mails.filtered(lambda m: m.state == "sent"), mails[:10])
+        self._age_window()
+        self._run_queue(waiting)
         self.assertEqual(set(mails.mapped("state")), {"sent"})
         self.assertEqual(len(self.sink.deliveries), 12, "each mail delivered once")
         self.assertEqual(set(mails.mapped("retry_count")), {0})
-        windows = self.env["mail.pacing.window"].search(
-            [("mail_server_id", "=", self.mail_server.id)]
-        )
-        self.assertEqual(sorted(windows.mapped("used")), [2, 5, 5])
+        window, used = self._window()
+        self.assertEqual((sum(window.sends), used), (2, 2), "one row, the last 61 seconds")
+
+    def test_burst_across_a_minute_boundary_stays_within_the_rate(self):
+        """5 emails at 15:00:59 and the queue run again at 15:01:00 by the Odoo process's
+        clock: counted per clock minute, 5 more would go (10 in a second). The window
+        counts by the database's clock, over the last 60 seconds: nothing more goes."""
+        self.mail_server.rate_per_minute = 5
+        mails = self._mails(10)
+        with freeze_time(datetime(2026, 3, 10, 15, 0, 59, 500000)):
+            self._run_queue(mails)
+        with freeze_time(datetime(2026, 3, 10, 15, 1, 0, 200000)):
+            self._run_queue(mails.filtered(lambda m: m.state == "outgoing"))
+        self.assertEqual(len(self.sink.deliveries), 5)
+        self.assertEqual(len(mails.filtered(lambda m: m.state == "outgoing")), 5)
+        # The same burst by the database's clock: 5 in the second before this one.
+        self._seed_window(self._db_second() - SECOND, [0] * (pacing.SPAN - 1) + [5])
+        self._run_queue(mails)
+        self.assertEqual(len(self.sink.deliveries), 5)
+
+    def test_the_database_clock_decides(self):
+        """An Odoo process whose clock is years off counts in the database's second."""
+        self.mail_server.rate_per_minute = 2
+        mails = self._mails(3)
+        before = self._db_second()
+        with freeze_time(datetime(2031, 6, 1, 12, 0, 59)):
+            triggers_before = self._queue_triggers()
+            self._run_queue(mails)
+            new = self._queue_triggers() - triggers_before
+        after = self._db_second()
+        self.assertEqual(len(new), 1)
+        self.assertTrue(before + 60 * SECOND <= new.call_at <= after + 61 * SECOND, new.call_at)
+        window, used = self._window()
+        self.assertEqual(used, 2)
+        self.assertTrue(before <= window.last_second <= after, window.last_second)
+
+    def test_hold_time_is_the_earliest_allowed_moment(self):
+        self.mail_server.rate_per_minute = 5
+        mails = self._mails(2)
+        now = self._db_second()
+        # 2 emails 50 seconds ago, 3 emails 20 seconds ago: full until the 2 age out.
+        sends = [0] * pacing.SPAN
+        sends[-51], sends[-21] = 2, 3
+        self._seed_window(now, sends)
+        triggers_before = self._queue_triggers()
+        self._run_queue(mails)
+        self.assertEqual(len(self.sink.deliveries), 0)
+        calls = (self._queue_triggers() - triggers_before).mapped("call_at")
+        self.assertEqual(calls, [now + 11 * SECOND], "61 s after the second of the 2")
+        # 4 emails 20 seconds ago: one more goes, the next when the 4 age out.
+        sends[-51], sends[-21] = 0, 4
+        self._seed_window(now, sends)
+        triggers_before = self._queue_triggers()
+        self._run_queue(mails)
+        self.assertEqual(len(self.sink.deliveries), 1)
+        calls = (self._queue_triggers() - triggers_before).mapped("call_at")
+        self.assertEqual(calls, [now + 41 * SECOND])
+
+    def test_statement_counts_as_the_window_rules_say(self):
+        """The one statement (``TAKE_SEND_SLOT``) against ``tools.pacing.Window.take``
+        at the database second it read, on windows seeded around it."""
+        full_in_oldest = [5] + [0] * (pacing.SPAN - 1)
+        cases = [
+            ("new row", None, None, 5),
+            ("same second", 0, [0] * (pacing.SPAN - 3) + [1, 0, 2], 5),
+            ("full", 0, [0] * 40 + [5] + [0] * 20, 5),
+            ("full in the oldest second", 0, full_in_oldest, 5),
+            ("the oldest aged out", 1, full_in_oldest, 5),
+            ("all aged out", 70, [1] * pacing.SPAN, 5),
+            ("a rate of 1", 30, [0] * (pacing.SPAN - 1) + [1], 1),
+            ("clock stepped back", -30, [0] * (pacing.SPAN - 1) + [1], 5),
+        ]
+        for name, age, sends, rate in cases:
+            with self.subTest(name):
+                self.env.cr.execute(
+                    "DELETE FROM mail_pacing_window WHERE mail_server_id = %s",
+                    [self.mail_server.id],
+                )
+                seeded = pacing.Window()
+                if sends is not None:
+                    seeded = pacing.Window(self._db_second() - age * SECOND, sends)
+                    self._seed_window(seeded.last_second, sends)
+                self.env.cr.execute(TAKE_SEND_SLOT, {"server": self.mail_server.id, "rate": rate})
+                counted, _last, _sends, now = self.env.cr.fetchone()[:4]
+                expected = seeded.take(now, rate)
+                self.assertEqual(counted, expected is not None)
+                window, used = self._window() or (pacing.Window(), 0)
+                if expected is not None:
+                    self.assertEqual(window, expected)
+                    self.assertEqual(used, expected.used(now))
+                else:
+                    self.assertEqual(window, seeded, "nothing written when not counted")
+                    resume = seeded.resume_at(now, rate)
+                    self.assertTrue(now < resume <= now + pacing.SPAN * SECOND)
+
+    def test_gc_keeps_the_window(self):
+        other = self.mail_server.copy({"name": "Idle server"})
+        now = self._db_second()
+        sends = [0] * (pacing.SPAN - 1) + [3]
+        self._seed_window(now - 30 * SECOND, sends)
+        self._seed_window(now - timedelta(days=2), sends, server=other)
+        self.env["mail.pacing.window"]._gc_pacing_windows()
+        self.assertEqual(self._window()[1], 3, "a window in use is kept")
+        self.assertIsNone(self._window(other), "a server idle for two days has none left")
 
     def test_negative_or_huge_values_are_refused(self):
         with self.assertRaises(ValidationError):
@@ -266,9 +479,11 @@ class TestPacingSlowDown(PacingCase):
             self.assertEqual(set(others.mapped("state")), {"outgoing"})
             self.assertEqual(set(others.mapped("retry_count")), {0})
             self.assertEqual(set(others.mapped("failure_type")), {False})
+        self._age_window()  # the throttled email's unit aged out
         with freeze_time(NOW + MINUTE):
             self._run_queue(others)
             self.assertEqual(len(others.filtered(lambda m: m.state == "sent")), 5, "half of 10")
+        self._age_window()
         with freeze_time(NOW + pacing.SLOW_DOWN + MINUTE):
             self.mail_server.invalidate_recordset(["pace_summary"])  # computed for "now"
             self.assertEqual(self.mail_server.pace_summary, "10 emails per minute")
@@ -496,8 +711,11 @@ class TestPacingAcrossSenders(BaseCase):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
             cron_id = env.ref(QUEUE_CRON_XMLID).id
-            cr.execute("SELECT COALESCE(MAX(id), 0) FROM ir_cron_trigger")
-            last_trigger = cr.fetchone()[0]
+            cr.execute(
+                "SELECT COALESCE(MAX(id), 0), clock_timestamp() AT TIME ZONE 'UTC'"
+                " FROM ir_cron_trigger"
+            )
+            last_trigger, started = cr.fetchone()
         server_id, mail_ids = self._committed_server_and_mails(
             "race", 12, rate_per_minute=self.RATE
         )
@@ -512,7 +730,7 @@ class TestPacingAcrossSenders(BaseCase):
             # Statistics are not what this covers, and their writer opens an environment
             # on a cursor of its own, which needs the registry lock the test runner holds.
             no_stats = patch.object(MailMail, "_mr_count_delivery", lambda *args: None)
-            with freeze_time(NOW), real_smtp(), no_stats, mute_logger(*QUIET):
+            with real_smtp(), no_stats, mute_logger(*QUIET):
                 for thread in threads:
                     thread.start()
                 for thread in threads:
@@ -530,9 +748,11 @@ class TestPacingAcrossSenders(BaseCase):
                 )
                 states = {state: (count, retries) for state, count, retries in cr.fetchall()}
                 cr.execute(
-                    "SELECT used FROM mail_pacing_window WHERE mail_server_id = %s", [server_id]
+                    "SELECT used, sends FROM mail_pacing_window WHERE mail_server_id = %s",
+                    [server_id],
                 )
-                self.assertEqual(cr.fetchall(), [(self.RATE,)])
+                [(used, sends)] = cr.fetchall()
+                self.assertEqual((used, sum(sends)), (self.RATE, self.RATE))
             self.assertEqual(states, {"sent": (self.RATE, 0), "outgoing": (12 - self.RATE, 0)})
         finally:
             # A stuck sender holds its rows: cleaning up would wait for it forever.
@@ -541,5 +761,5 @@ class TestPacingAcrossSenders(BaseCase):
                 with self.registry.cursor() as cr:
                     cr.execute(
                         DELETE_OWN_TRIGGERS,
-                        [cron_id, last_trigger, pacing.next_window(NOW)],
+                        [cron_id, last_trigger, started, started + 5 * MINUTE],
                     )
