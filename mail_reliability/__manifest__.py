@@ -4,7 +4,7 @@
     "name": "Mail Reliability",
     "summary": "Dependable, diagnosable outgoing and incoming email: failure "
     "classification, retries, quotas, bounces and health checks",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "development_status": "Beta",
     "category": "Productivity/Discuss",
     "website": "https://github.com/mail-reliability/mail_reliability",
