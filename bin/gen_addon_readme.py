@@ -7,7 +7,7 @@ the fragments use into reStructuredText that docutils (and so Odoo, which
 renders README.rst as the module description at install) reads without a
 system message:
 
-* ``#`` headings, fenced code blocks, images on a line of their own;
+* ``#`` headings, fenced and indented code blocks, images on a line of their own;
 * tables (``| a | b |`` with a ``|---|`` line) become a ``list-table``;
 * lists get the blank lines reStructuredText needs before a list and around
   a nested list, and a lazy continuation line is indented to its item;
@@ -67,6 +67,11 @@ def md_to_rst(text):
                 index = _table(lines, index, out)
                 items = []
                 continue
+        previous = out[-1] if out else ""
+        container = items[-1][1] if items else 0  # where the text of the open item starts
+        if stripped and previous == "" and indent >= container + 4:
+            index = _indented_code(lines, index, container, out)
+            continue
         index += 1
         if not stripped:
             out.append("")
@@ -82,7 +87,6 @@ def md_to_rst(text):
             out += ["", (title,), ("-" * len(title),), ""]
             items = []
             continue
-        previous = out[-1] if out else ""
         item = LIST_ITEM.match(line)
         ordered = bool(item and item.group(1))
         sibling = bool(items) and items[-1][0] == indent and items[-1][2] == ordered
@@ -119,6 +123,25 @@ def _code_block(lines, index, out):
         index += 1
     out.append("")
     return index + 1
+
+
+def _indented_code(lines, index, container, out):
+    """The code block indented by four spaces at ``lines[index]`` (in a list item: four
+    more than its text) as a ``code-block``; returns the next index."""
+    code = []
+    while index < len(lines) and (
+        not lines[index].strip() or len(lines[index]) - len(lines[index].lstrip()) >= container + 4
+    ):
+        code.append(lines[index].rstrip()[container + 4 :])
+        index += 1
+    while not code[-1]:  # blank lines after the block are not part of it
+        code.pop()
+        index -= 1
+    margin = " " * container
+    out += ["", (f"{margin}.. code-block:: text",), ""]
+    out += [(f"{margin}    {line}" if line else "",) for line in code]
+    out.append("")
+    return index
 
 
 def _table(lines, index, out):

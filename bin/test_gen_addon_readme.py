@@ -81,6 +81,8 @@ class TestAddonReadme(unittest.TestCase):
             "code span touching a word": "one `mail.mail`s, `x`-y, (`z`).",
             "link and image": "See [the docs](https://example.com/a_b).\n\n![Shot](../x.png)",
             "heading and fence": "## A `title`\nText.\n```\ncode `x`\n```\nAfter the fence.",
+            "indented code": "Run:\n\n    bin/run --mta postfix\n      --x\n\nthen.\n\n"
+            "- an item:\n\n      code in item\n\n  text of the item",
         }
         for name, markdown in cases.items():
             rst = gen_addon_readme.md_to_rst(markdown)
@@ -130,6 +132,15 @@ class TestAddonReadme(unittest.TestCase):
         fence = doctree(gen_addon_readme.md_to_rst(cases["heading and fence"]))
         self.assertEqual(next(fence.findall(nodes.literal_block)).astext(), "code `x`")
         self.assertEqual(next(fence.findall(nodes.title)).astext(), "A title")
+
+        indented = doctree(gen_addon_readme.md_to_rst(cases["indented code"]))
+        self.assertEqual(
+            [block.astext() for block in indented.findall(nodes.literal_block)],
+            ["bin/run --mta postfix\n  --x", "code in item"],
+        )
+        self.assertEqual(len(list(indented.findall(nodes.block_quote))), 0)
+        item = next(indented.findall(nodes.list_item))
+        self.assertEqual(item.astext(), "an item:\n\ncode in item\n\ntext of the item")
 
         links = doctree(gen_addon_readme.md_to_rst(cases["link and image"]))
         reference = next(links.findall(nodes.reference))
