@@ -415,7 +415,9 @@ def render(results, run=None, history=""):
         if not meta:
             continue
         options = "".join(
-            f" --{key.replace('_', '-')} {value}" for key, value in meta.get("options", {}).items()
+            f" --{key.replace('_', '-')} {value}"
+            for key, value in meta.get("options", {}).items()
+            if value is not None  # an option of another mode of the script
         )
         lines.append(
             f"- `{name}`: `{COMMANDS[name]}{options}`, {meta.get('duration_seconds', '?')} s, "

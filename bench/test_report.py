@@ -23,7 +23,7 @@ META = {
     "odoo": {"path": "/opt/odoo", "version": "18.0", "commit": None, "fingerprint": "abc123"},
     "postgres": "15.18",
     "databases": {"stock": "mr_bench_stock", "ours": "mr_bench_ours"},
-    "options": {"mails": 300, "rounds": 3},
+    "options": {"mails": 300, "rounds": 3, "lanes": None},
     "quick": False,
 }
 
