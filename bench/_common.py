@@ -7,6 +7,8 @@
   ``mail_reliability/tests/peers/``, imported by name: ``bin/_bench_lib.sh`` puts
   ``mail_reliability/tests`` on ``PYTHONPATH``);
 * ``environment()`` / ``timed_transaction()``: one committed transaction on a database;
+* ``QueueWorkers``: Odoo processes sending a database's email queue
+  (``reliability/worker.py``), loaded before the clock starts and released at once;
 * ``machine_info()`` / ``odoo_source_info()`` / ``write_json()``: the result files in
   ``bench/results/`` that ``bench/report.py`` renders into ``bench/RESULTS.md``.
 
@@ -29,6 +31,7 @@ import time
 BENCH_DIR = pathlib.Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
+WORKER = REPO_DIR / "reliability" / "worker.py"
 
 # Files whose content identifies the Odoo source when it is not a git checkout.
 ODOO_FINGERPRINT_FILES = (
@@ -128,6 +131,75 @@ def timed_transaction(dbname, func):
     with environment(dbname) as env:
         result = func(env)
     return result, time.perf_counter() - start
+
+
+class QueueWorkers:
+    """Processes that send ``dbname``'s email queue as the Email Queue Manager cron (and
+    the lane jobs) would: ``reliability/worker.py --until-idle``, one per entry of
+    ``threads`` with that many queue threads (lanes) each.
+
+    Entering the ``with`` block starts them and waits until each has loaded Odoo;
+    ``run()`` releases them all at once (a signal file in ``go_dir``) and waits for the
+    sink; leaving the block kills any still running. Nothing is timed here: the caller
+    reads the clock before ``run()``.
+    """
+
+    def __init__(self, config, dbname, threads, go_dir, deadline):
+        self.go = pathlib.Path(go_dir) / f"go-{time.monotonic_ns()}"
+        self.command = [
+            sys.executable,
+            str(WORKER),
+            "--config",
+            config,
+            "--db",
+            dbname,
+            "--go",
+            str(self.go),
+            "--until-idle",
+            "--deadline",
+            str(deadline),
+        ]
+        self.threads = threads
+        self.deadline = deadline
+        self.processes = []
+
+    def __enter__(self):
+        for count in self.threads:
+            self.processes.append(
+                subprocess.Popen(
+                    [*self.command, "--threads", str(count)],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+            )
+        try:
+            for process in self.processes:
+                if process.stdout.readline().strip() != "ready":
+                    raise SystemExit("a queue worker did not start")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def run(self, sink, count):
+        """Release the workers; return (``time.perf_counter()`` once the sink has accepted
+        ``count`` mails or every worker has ended, each worker's final figures: ``sent``,
+        ``skipped`` (mails another lane held), ...)."""
+        self.go.touch()
+        while len(sink.deliveries) < count:
+            if all(process.poll() is not None for process in self.processes):
+                break
+            time.sleep(0.005)
+        finished = time.perf_counter()
+        outputs = [process.communicate(timeout=self.deadline)[0] for process in self.processes]
+        return finished, [json.loads(out.strip().splitlines()[-1]) for out in outputs]
+
+    def __exit__(self, *_exc_info):
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def load_average():

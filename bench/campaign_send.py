@@ -43,14 +43,12 @@ import collections
 import json
 import pathlib
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
 import _common
-from mailing_generation import ensure_list
-from queue_throughput import QUEUE_TABLES, WORKER, run_queue
+from mailing_generation import create_campaign, delete_campaigns, ensure_list
+from queue_throughput import QUEUE_TABLES, run_queue
 
 SUBJECT = "Benchmark campaign send"
 LANES_PARAM = "mail_reliability.queue_lanes"
@@ -66,43 +64,22 @@ WORKER_DEADLINE = 3600
 
 def _cleanup(env):
     """Remove the campaigns of earlier runs, their mails, messages and traces."""
-    cr = env.cr
-    cr.execute("SELECT id FROM mailing_mailing WHERE subject = %s", [SUBJECT])
-    ids = [row[0] for row in cr.fetchall()]
-    if not ids:
-        return
-    cr.execute(
-        "DELETE FROM mail_message WHERE id IN "
-        "(SELECT mail_message_id FROM mail_mail WHERE mailing_id = ANY(%s))",
-        [ids],
-    )
-    cr.execute("DELETE FROM mail_mail WHERE mailing_id = ANY(%s)", [ids])
-    cr.execute("DELETE FROM mailing_trace WHERE mass_mailing_id = ANY(%s)", [ids])
-    cr.execute("DELETE FROM mailing_mailing WHERE id = ANY(%s)", [ids])
+    env.cr.execute("SELECT id FROM mailing_mailing WHERE subject = %s", [SUBJECT])
+    ids = [row[0] for row in env.cr.fetchall()]
+    if ids:
+        delete_campaigns(env.cr, ids)
 
 
 def prepare(dbname, sink, list_id, lanes):
     """Untimed: an empty queue sending to the sink, the lanes setting, a draft campaign."""
     with _common.environment(dbname) as env:
         _cleanup(env)
-        env["mailing.mailing"].search([("state", "in", ("in_queue", "sending"))]).write(
-            {"state": "draft"}
-        )
         if lanes is not None:
             env["ir.config_parameter"].set_param(LANES_PARAM, False)
     params = {} if lanes is None else {LANES_PARAM: str(lanes)}
     run_queue(dbname, sink, 0, params, send=False)  # settings, server, empty queue
     with _common.environment(dbname) as env:
-        mailing = env["mailing.mailing"].create(
-            {
-                "subject": SUBJECT,
-                "body_html": "<p>Hello <t t-out='object.name'/></p>" + "<p>lorem ipsum</p>" * 20,
-                "email_from": "news@example.com",
-                "mailing_model_id": env.ref("mass_mailing.model_mailing_list").id,
-                "contact_list_ids": [(6, 0, [list_id])],
-            }
-        )
-        mailing_id = mailing.id
+        mailing_id = create_campaign(env, SUBJECT, list_id).id
     _common.vacuum(dbname, TABLES)
     sink.reset()
     return mailing_id
@@ -127,62 +104,23 @@ def sink_report(sink, count):
     }
 
 
-def _start_workers(args, dbname, processes, go):
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(WORKER),
-                "--config",
-                args.config,
-                "--db",
-                dbname,
-                "--go",
-                str(go),
-                "--until-idle",
-                "--deadline",
-                str(WORKER_DEADLINE),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        for _n in range(processes)
-    ]
-    for worker in workers:
-        if worker.stdout.readline().strip() != "ready":
-            raise SystemExit("a queue worker did not start")
-    return workers
-
-
 def run_once(args, sink, key, list_id, go_dir):
     """One variant: returns (seconds, generation seconds, report)."""
     db_option, lanes, processes = VARIANTS[key]
     dbname = getattr(args, db_option)
     count = args.recipients
     mailing_id = prepare(dbname, sink, list_id, lanes)
-    go = go_dir / f"go-{key}-{time.monotonic_ns()}"
-    workers = _start_workers(args, dbname, processes, go)
-    try:
+    threads = [1] * processes
+    with _common.QueueWorkers(args.config, dbname, threads, go_dir, WORKER_DEADLINE) as workers:
         start = time.perf_counter()
         with _common.environment(dbname) as env:  # the Send button
             env["mailing.mailing"].browse(mailing_id).action_launch()
         with _common.environment(dbname) as env:  # the Mail Marketing: Process queue cron
             env["mailing.mailing"]._process_mass_mailing_queue()
         generated = time.perf_counter() - start
-        go.touch()  # the Email Queue Manager cron (and the lane jobs)
-        while len(sink.deliveries) < count:
-            if all(worker.poll() is not None for worker in workers):
-                break
-            time.sleep(0.005)
-        elapsed = time.perf_counter() - start
-        outputs = [worker.communicate(timeout=WORKER_DEADLINE)[0] for worker in workers]
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
-    stats = [json.loads(out.strip().splitlines()[-1]) for out in outputs]
+        # the Email Queue Manager cron (and the lane jobs)
+        finished, stats = workers.run(sink, count)
+    elapsed = finished - start
     report = sink_report(sink, count)
     report["sent_per_process"] = [s["sent"] for s in stats]
     report["lock_skips"] = sum(s["skipped"] for s in stats)

@@ -33,20 +33,39 @@ def ensure_list(dbname, count):
         return mlist.id
 
 
+def create_campaign(env, subject, list_id):
+    """A draft campaign to the mailing list ``list_id``. Campaigns left queued or sending
+    by an interrupted run go back to draft first: the queue cron would process them too."""
+    env["mailing.mailing"].search([("state", "in", ("in_queue", "sending"))]).write(
+        {"state": "draft"}
+    )
+    return env["mailing.mailing"].create(
+        {
+            "subject": subject,
+            "body_html": "<p>Hello <t t-out='object.name'/></p>" + "<p>lorem ipsum</p>" * 20,
+            "email_from": "news@example.com",
+            "mailing_model_id": env.ref("mass_mailing.model_mailing_list").id,
+            "contact_list_ids": [(6, 0, [list_id])],
+        }
+    )
+
+
+def delete_campaigns(cr, ids):
+    """Delete the campaigns ``ids``, their mails, messages and traces, so that every
+    round starts from the same database."""
+    cr.execute(
+        "DELETE FROM mail_message WHERE id IN "
+        "(SELECT mail_message_id FROM mail_mail WHERE mailing_id = ANY(%s))",
+        [ids],
+    )
+    cr.execute("DELETE FROM mail_mail WHERE mailing_id = ANY(%s)", [ids])
+    cr.execute("DELETE FROM mailing_trace WHERE mass_mailing_id = ANY(%s)", [ids])
+    cr.execute("DELETE FROM mailing_mailing WHERE id = ANY(%s)", [ids])
+
+
 def run_generation(dbname, list_id, count):
     with _common.environment(dbname) as env:
-        env["mailing.mailing"].search([("state", "in", ("in_queue", "sending"))]).write(
-            {"state": "draft"}
-        )
-        mailing = env["mailing.mailing"].create(
-            {
-                "subject": "Benchmark campaign",
-                "body_html": "<p>Hello <t t-out='object.name'/></p>" + "<p>lorem ipsum</p>" * 20,
-                "email_from": "news@example.com",
-                "mailing_model_id": env.ref("mass_mailing.model_mailing_list").id,
-                "contact_list_ids": [(6, 0, [list_id])],
-            }
-        )
+        mailing = create_campaign(env, "Benchmark campaign", list_id)
         mailing.action_launch()
         mailing_id = mailing.id
     with _common.environment(dbname) as env:
@@ -59,14 +78,7 @@ def run_generation(dbname, list_id, count):
         generated = cr.fetchone()[0]
         cr.execute("SELECT state FROM mailing_mailing WHERE id = %s", [mailing_id])
         state = cr.fetchone()[0]
-        # Clean up so every round starts from the same database.
-        cr.execute(
-            "DELETE FROM mail_message WHERE id IN "
-            "(SELECT mail_message_id FROM mail_mail WHERE mailing_id = %s)",
-            [mailing_id],
-        )
-        cr.execute("DELETE FROM mailing_trace WHERE mass_mailing_id = %s", [mailing_id])
-        cr.execute("DELETE FROM mailing_mailing WHERE id = %s", [mailing_id])
+        delete_campaigns(cr, [mailing_id])
     if generated != count or state != "done":
         raise SystemExit(f"{dbname}: {generated} of {count} mails generated, mailing {state}")
     return elapsed

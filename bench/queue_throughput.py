@@ -29,8 +29,6 @@ import pathlib
 import re
 import smtplib
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -103,7 +101,6 @@ def raw_ceiling(sink, count):
     return count / elapsed
 
 
-WORKER = _common.REPO_DIR / "reliability" / "worker.py"
 SUBJECT_RE = re.compile(r"Bench (\d+)\b")
 
 
@@ -164,66 +161,16 @@ def run_lanes_once(args, sink, lanes, go_dir):
     }
     with _common.environment(dbname) as env:
         env["ir.config_parameter"].set_param("mail_reliability.queue_lanes", False)
-    run_queue(dbname, sink, 0, params, send=False)  # settings, server, empty queue
-    with _common.environment(dbname) as env:
-        env["mail.mail"].create(
-            [
-                {
-                    "subject": f"Bench {n}",
-                    "body_html": f"<p>Benchmark message {n}</p>" + "<p>lorem ipsum</p>" * 20,
-                    "email_from": "bench@example.com",
-                    "email_to": f"rcpt{n}@example.com",
-                }
-                for n in range(args.lane_mails)
-            ]
-        )
+    run_queue(dbname, sink, args.lane_mails, params, send=False)  # settings, server, queue
     _common.vacuum(dbname, QUEUE_TABLES)
     sink.reset()
     with sink.order_lock:
         sink.order.clear()
     processes = [lanes] if lanes == 1 else [lanes // 2, lanes - lanes // 2]
-    go = go_dir / f"go-{lanes}-{time.monotonic_ns()}"
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(WORKER),
-                "--config",
-                args.config,
-                "--db",
-                dbname,
-                "--go",
-                str(go),
-                "--until-idle",
-                "--deadline",
-                "900",
-                "--threads",
-                str(threads),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        for threads in processes
-    ]
-    try:
-        for worker in workers:
-            if worker.stdout.readline().strip() != "ready":
-                raise SystemExit("a queue worker did not start")
+    with _common.QueueWorkers(args.config, dbname, processes, go_dir, 900) as workers:
         start = time.perf_counter()
-        go.touch()
-        while len(sink.deliveries) < args.lane_mails:
-            if all(worker.poll() is not None for worker in workers):
-                break
-            time.sleep(0.005)
-        elapsed = time.perf_counter() - start
-        outputs = [worker.communicate(timeout=900)[0] for worker in workers]
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
-    stats = [json.loads(out.strip().splitlines()[-1]) for out in outputs]
+        finished, stats = workers.run(sink, args.lane_mails)
+    elapsed = finished - start
     report = fifo_report(list(sink.order), args.lane_mails)
     report["lock_skips"] = sum(s["skipped"] for s in stats)
     report["sent_per_process"] = [s["sent"] for s in stats]

@@ -23,7 +23,7 @@ META = {
     "odoo": {"path": "/opt/odoo", "version": "18.0", "commit": None, "fingerprint": "abc123"},
     "postgres": "15.18",
     "databases": {"stock": "mr_bench_stock", "ours": "mr_bench_ours"},
-    "options": {"mails": 300, "rounds": 3},
+    "options": {"mails": 300, "rounds": 3, "lanes": None},
     "quick": False,
 }
 
@@ -39,6 +39,17 @@ RESULTS = {
         },
         "meta": META,
     },
+    "queue_lanes": {
+        "mails": 2000,
+        "rounds": 3,
+        "lanes": [1, 2, 4],
+        "median_mails_per_second": {"1": 34.3, "2": 56.5, "4": 55.0},
+        "ratios_vs_one_lane": {"1": 1.0, "2": 1.691, "4": 1.602},
+        "fifo_and_duplicates": {
+            lanes: [{"duplicates": 0, "lost": 0, "batches": 20}] * 3 for lanes in ("1", "2", "4")
+        },
+        "meta": dict(META, options={"lanes": "1,2,4", "lane_mails": 2000, "rounds": 3}),
+    },
     "chatter_queries": {
         "messages": 200,
         "scenarios": {
@@ -52,6 +63,18 @@ RESULTS = {
         "rounds": 3,
         "median_seconds": {"stock": 150.0, "ours": 157.5},
         "meta": META,
+    },
+    "campaign_send": {
+        "recipients": 10000,
+        "rounds": 1,
+        "median_seconds": {"stock": 1018.7, "ours_1_lane": 1030.9, "ours_2_lanes": 847.9},
+        "ratio_ours_1_lane_vs_stock": 0.988,
+        "ratio_ours_2_lanes_vs_stock": 1.201,
+        "checks": {
+            key: [{"accepted": 10000, "duplicates": 0, "lost": 0}]
+            for key in ("stock", "ours_1_lane", "ours_2_lanes")
+        },
+        "meta": dict(META, options={"recipients": 10000, "rounds": 1}),
     },
     "vacuum": {
         "rows": 100000,
@@ -107,6 +130,57 @@ class TestBenchReport(unittest.TestCase):
         self.assertEqual(vacuum, ["12.00", "0.460", "0.038", "ours < 1 s (#7)", "yes"])
         daily = self._row(rows, "Daily Auto-Vacuum job")
         self.assertEqual(daily[2], "2.00")
+
+    def test_queue_lanes_and_campaign_rows(self):
+        rows = _table(self.report.render(RESULTS))
+        two = self._row(rows, "Queue lanes, mails/s, 2 lanes vs 1 lane (2,000 mails x 3 rounds")
+        self.assertEqual(
+            two,
+            ["34.3 (1 lane)", "56.5", "1.69", "2 lanes/1 lane >= 1.6, no mail twice (#17)", "yes"],
+        )
+        four = self._row(rows, "Queue lanes, mails/s, 4 lanes vs 1 lane")
+        self.assertEqual(four, ["34.3 (1 lane)", "55.0", "1.60", "—", "—"])
+        one_lane = self._row(rows, "Campaign from Send to the last mail accepted, s, ours with 1")
+        self.assertEqual(
+            one_lane, ["1,018.7", "1,030.9", "0.99", "stock s/ours s >= 1.0 (#17)", "**no**"]
+        )
+        two_lanes = self._row(rows, "Campaign from Send to the last mail accepted, s, ours with 2")
+        self.assertEqual(two_lanes, ["1,018.7", "847.9", "1.20", "—", "—"])
+        self.assertIn("10,000 recipients x 1 round", "".join(rows))
+        # The other side of each target; a mail sent twice fails the lanes target whatever
+        # the speed.
+        lanes = dict(RESULTS["queue_lanes"], ratios_vs_one_lane={"1": 1.0, "2": 1.55, "4": 1.7})
+        campaign = dict(RESULTS["campaign_send"], ratio_ours_1_lane_vs_stock=1.052)
+        rows = _table(self.report.render(dict(RESULTS, queue_lanes=lanes, campaign_send=campaign)))
+        two = self._row(rows, "Queue lanes, mails/s, 2 lanes")
+        self.assertEqual((two[2], two[-1]), ("1.55", "**no**"))
+        one_lane = self._row(rows, "Campaign from Send to the last mail accepted, s, ours with 1")
+        self.assertEqual((one_lane[2], one_lane[-1]), ("1.05", "yes"))
+        twice = {"1": [{"duplicates": 0, "lost": 0}], "2": [{"duplicates": 1, "lost": 0}]}
+        lanes = dict(RESULTS["queue_lanes"], lanes=[1, 2], fifo_and_duplicates=twice)
+        rows = _table(self.report.render(dict(RESULTS, queue_lanes=lanes)))
+        two = self._row(rows, "Queue lanes, mails/s, 2 lanes vs 1 lane")
+        self.assertEqual(two[-1], "**no**")
+        self.assertNotIn("4 lanes", "".join(rows))
+        self.assertIn(
+            "Queue lanes, mails/s, 2 lanes vs 1 lane (2,000 mails x 3 rounds, median); "
+            "duplicates 1, lost 0",
+            rows,
+        )
+        # The single commands, and smaller runs labelled as such.
+        text = self.report.render(RESULTS)
+        self.assertIn("`queue_lanes`: `bin/bench-lanes --lanes 1,2,4 --lane-mails 2000", text)
+        self.assertIn("`campaign_send`: `bin/bench-campaign --recipients 10000 --rounds 1`", text)
+        small = dict(
+            RESULTS,
+            queue_lanes=dict(RESULTS["queue_lanes"], mails=300),
+            campaign_send=dict(RESULTS["campaign_send"], recipients=300),
+        )
+        self.assertIn(
+            "`queue_lanes` (mails 300, full size 2,000), `campaign_send` (recipients 300, "
+            "full size 10,000)",
+            self.report.render(small),
+        )
 
     def test_header_failed_bench_and_quick_run(self):
         results = {k: v for k, v in RESULTS.items() if k != "mailing_generation"}

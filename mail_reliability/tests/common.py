@@ -11,11 +11,18 @@ for the duration of a ``with`` block, while an ``ir.mail_server`` points at a
 
 import contextlib
 import logging
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
 from unittest.mock import patch
 
+import odoo
 from odoo.modules import module as odoo_module
 from odoo.tests import common
-from odoo.tools import mute_logger
+from odoo.tests.common import get_db_name
+from odoo.tools import config, mute_logger
 
 from ..tools.constants import QUEUE_CRON_XMLID
 from .peers import SmtpSink
@@ -39,6 +46,67 @@ def create_pop3_server(env, pop3, **values):
             **values,
         }
     )
+
+
+# The start of every worker of :func:`run_odoo_workers`: this test database's registry
+# loaded, "ready" printed, then a wait for the go file.
+_WORKER_START = """
+import json, os, sys, time
+import odoo
+from odoo.modules.registry import Registry
+rcfile, db, go, deadline = sys.argv[1], sys.argv[2], sys.argv[3], time.time() + float(sys.argv[4])
+ids = [int(i) for i in sys.argv[5].split(",")]
+odoo.tools.config.parse_config(["-c", rcfile, "-d", db, "--log-level=warn", "--max-cron-threads=0"])
+registry = Registry(db)
+print("ready", flush=True)
+while not os.path.exists(go) and time.time() < deadline:
+    time.sleep(0.01)
+"""
+
+
+def run_odoo_workers(testcase, body, ids, processes=2, timeout=240):
+    """Run ``body`` in ``processes`` real Odoo processes released at the same moment;
+    return their standard outputs.
+
+    Each process loads this test database (``registry``), prints "ready" and waits
+    until all are ready; then ``body`` runs, with ``registry``, ``ids`` (the record
+    ids given here), ``deadline`` (``timeout`` seconds from the start), ``odoo``,
+    ``json``, ``os``, ``sys`` and ``time`` in scope. The test fails if a process does
+    not start or exits non-zero (with the end of its stderr); none is left running.
+    What the workers commit is the test's to remove.
+    """
+    script = _WORKER_START + body
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(odoo.__file__)))
+    with tempfile.TemporaryDirectory() as tmp:
+        go = pathlib.Path(tmp, "go")
+        args = [config.rcfile, get_db_name(), str(go), str(timeout), ",".join(map(str, ids))]
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", script, *args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for _n in range(processes)
+        ]
+        try:
+            for worker in workers:
+                if worker.stdout.readline().strip() != "ready":
+                    worker.wait(timeout=60)
+                    testcase.fail(f"Odoo worker did not start: {worker.stderr.read()[-2000:]}")
+            go.touch()
+            outputs = []
+            for worker in workers:
+                out, err = worker.communicate(timeout=timeout + 60)
+                testcase.assertEqual(worker.returncode, 0, err[-2000:])
+                outputs.append(out)
+            return outputs
+        finally:
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.kill()
+                    worker.wait()
 
 
 class _RecordList(logging.Handler):

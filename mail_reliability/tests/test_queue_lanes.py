@@ -7,25 +7,19 @@ rows); it removes in ``finally`` exactly what it created.
 """
 
 import json
-import os
-import subprocess
-import sys
-import tempfile
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
-import odoo
 from odoo import api
 from odoo.exceptions import ValidationError
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, TransactionCase, tagged
 from odoo.tests.common import get_db_name
-from odoo.tools import config
 
 from ..models import mail_mail as mail_mail_module
 from ..tools import queue_lanes
 from ..tools.constants import QUEUE_CRON_XMLID
-from .common import SmtpSinkCase
+from .common import SmtpSinkCase, run_odoo_workers
 from .peers import SmtpSink
 
 LANES = queue_lanes.LANES_PARAM
@@ -255,13 +249,8 @@ class _SessionSink(SmtpSink):
         self.sessions = []
 
 
+# A lane, as its cron job would run it: until this test's mails are sent; prints its claims.
 LANE_WORKER = """
-import json, os, sys, time
-import odoo
-from odoo.modules.registry import Registry
-rcfile, db, go = sys.argv[1], sys.argv[2], sys.argv[4]
-ids = [int(i) for i in sys.argv[3].split(",")]
-odoo.tools.config.parse_config(["-c", rcfile, "-d", db, "--log-level=warn", "--max-cron-threads=0"])
 from odoo.addons.mail_reliability.models.mail_mail import MailMail
 from odoo.addons.mail_reliability.tools import queue_lanes
 queue_lanes.CLAIM_SIZE = 5
@@ -272,11 +261,6 @@ def spy(model, limit, *args, **kwargs):
     claims.append(result[0])
     return result
 MailMail._mr_claim_queue_head = spy
-registry = Registry(db)
-print("ready", flush=True)
-deadline = time.time() + 240
-while not os.path.exists(go) and time.time() < deadline:
-    time.sleep(0.01)
 while time.time() < deadline:
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
@@ -298,7 +282,7 @@ class TestQueueLanesProcesses(BaseCase):
         registry = Registry(get_db_name())
         total = 40
         past = datetime(2001, 1, 1)  # before anything else due: this test's mails lead
-        with _SessionSink() as sink, tempfile.TemporaryDirectory() as tmp:
+        with _SessionSink() as sink:
             with registry.cursor() as cr:
                 env = api.Environment(cr, api.SUPERUSER_ID, {})
                 previous = env["ir.config_parameter"].get_param(LANES)
@@ -337,31 +321,9 @@ class TestQueueLanesProcesses(BaseCase):
                 env.cr.execute("SELECT COALESCE(MAX(id), 0) FROM ir_cron_trigger")
                 last_trigger = env.cr.fetchone()[0]
                 env["ir.config_parameter"].set_param(LANES, "2")
-            go = os.path.join(tmp, "go")
-            env_vars = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(odoo.__file__)))
-            args = [config.rcfile, get_db_name(), ",".join(map(str, ids)), go]
-            workers = [
-                subprocess.Popen(
-                    [sys.executable, "-c", LANE_WORKER, *args],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                    env=env_vars,
-                )
-                for _n in range(2)
-            ]
             try:
-                for worker in workers:
-                    line = worker.stdout.readline().strip()
-                    if line != "ready":
-                        worker.wait(timeout=60)
-                        self.fail(f"lane worker did not start: {worker.stderr.read()[-2000:]}")
-                open(go, "w").close()  # both lanes start at the same moment
-                claims = []
-                for worker in workers:
-                    out, err = worker.communicate(timeout=300)
-                    self.assertEqual(worker.returncode, 0, err[-2000:])
-                    claims.append(json.loads(out.strip().splitlines()[-1]))
+                outputs = run_odoo_workers(self, LANE_WORKER, ids)  # both lanes start at once
+                claims = [json.loads(out.strip().splitlines()[-1]) for out in outputs]
                 self.assertTrue(all(claims), f"both lanes claimed mail: {claims}")
                 taken = claims[0] + claims[1]
                 flat = [i for batch in taken for i in batch]
@@ -385,9 +347,6 @@ class TestQueueLanesProcesses(BaseCase):
                 for batch in per_session.values():
                     self.assertEqual(batch, sorted(batch))
             finally:
-                for worker in workers:
-                    if worker.poll() is None:
-                        worker.kill()
                 with registry.cursor() as cr:
                     env = api.Environment(cr, api.SUPERUSER_ID, {})
                     env["ir.config_parameter"].set_param(LANES, previous)

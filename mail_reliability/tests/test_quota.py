@@ -3,10 +3,6 @@
 """Daily sending limit against the real SMTP sink."""
 
 import logging
-import os
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from datetime import datetime, timedelta
@@ -14,17 +10,16 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
-import odoo
 from odoo import api
 from odoo.api import Transaction
 from odoo.exceptions import ValidationError
 from odoo.modules.registry import Registry
 from odoo.tests import BaseCase, tagged
 from odoo.tests.common import get_db_name
-from odoo.tools import config, mute_logger
+from odoo.tools import mute_logger
 
 from ..tools import send_run
-from .common import SmtpSinkCase, real_smtp
+from .common import SmtpSinkCase, real_smtp, run_odoo_workers
 from .peers import SmtpSink
 
 QUIET = ("odoo.addons.mail.models.mail_mail", "odoo.addons.mail_reliability.models.ir_mail_server")
@@ -230,22 +225,11 @@ class TestDailyLimit(SmtpSinkCase):
         self.assertIn("Alias domains", facts)
 
 
+# One process sending all of this test's mails in one queue run.
 WORKER = """
-import sys, time, os
-import odoo
-from odoo.modules.registry import Registry
-rcfile, db, go = sys.argv[1], sys.argv[2], sys.argv[4]
-ids = [int(i) for i in sys.argv[3].split(",")]
-odoo.tools.config.parse_config(["-c", rcfile, "-d", db, "--log-level=warn", "--max-cron-threads=0"])
-registry = Registry(db)
-print("ready", flush=True)
-deadline = time.time() + 60
-while not os.path.exists(go) and time.time() < deadline:
-    time.sleep(0.01)
 with registry.cursor() as cr:
     env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
     env["mail.mail"].process_email_queue(ids=ids, batch_size=len(ids))
-print("done", flush=True)
 """
 
 
@@ -262,7 +246,7 @@ class TestDailyLimitConcurrency(BaseCase):
     def test_two_processes_never_overshoot(self):
         registry = Registry(get_db_name())
         limit, total = 50, 200
-        with SmtpSink() as sink, tempfile.TemporaryDirectory() as tmp:
+        with SmtpSink() as sink:
             with registry.cursor() as cr:
                 env = api.Environment(cr, api.SUPERUSER_ID, {})
                 server = env["ir.mail_server"].create(
@@ -293,26 +277,8 @@ class TestDailyLimitConcurrency(BaseCase):
                 scope = f"server_{server_id}"
                 cr.execute("SELECT count(*) FROM mail_quota_usage WHERE scope = %s", [scope])
                 self.assertEqual(cr.fetchone()[0], 0, "a new server starts with no ledger row")
-            go = os.path.join(tmp, "go")
-            env_vars = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(odoo.__file__)))
-            args = [config.rcfile, get_db_name(), ",".join(map(str, ids)), go]
-            workers = [
-                subprocess.Popen(
-                    [sys.executable, "-c", WORKER, *args],
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                    env=env_vars,
-                )
-                for _n in range(2)
-            ]
             try:
-                for worker in workers:
-                    self.assertEqual(worker.stdout.readline().strip(), "ready")
-                open(go, "w").close()  # both start sending at the same moment
-                for worker in workers:
-                    out, err = worker.communicate(timeout=600)
-                    self.assertEqual(worker.returncode, 0, err[-2000:])
+                run_odoo_workers(self, WORKER, ids, timeout=540)  # both start at the same moment
                 self.assertEqual(len(sink.deliveries), limit, "exactly the limit, no overshoot")
                 message_ids = {d.message_id for d in sink.deliveries}
                 self.assertEqual(len(message_ids), limit, "no mail delivered twice")
@@ -324,9 +290,6 @@ class TestDailyLimitConcurrency(BaseCase):
                     server = env["ir.mail_server"].browse(server_id)
                     self.assertEqual(env["mail.quota.usage"]._usage_today(server)[0], limit)
             finally:
-                for worker in workers:
-                    if worker.poll() is None:
-                        worker.kill()
                 with registry.cursor() as cr:
                     env = api.Environment(cr, api.SUPERUSER_ID, {})
                     env["mail.mail"].browse(ids).unlink()

@@ -19,21 +19,19 @@ class TestQuotaSaver(SmtpSinkCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.internal = new_test_user(
-            cls.env,
-            login="qs_internal",
-            name="QS Internal",
-            email="qs.internal@example.com",
-            groups="base.group_user",
-            notification_type="email",
-        )
-        cls.internal_2 = new_test_user(
-            cls.env,
-            login="qs_internal_2",
-            name="QS Internal Two",
-            email="qs.internal2@example.com",
-            groups="base.group_user",
-            notification_type="email",
+        cls.internal, cls.internal_2 = (
+            new_test_user(
+                cls.env,
+                login=login,
+                name=name,
+                email=email,
+                groups="base.group_user",
+                notification_type="email",
+            )
+            for login, name, email in (
+                ("qs_internal", "QS Internal", "qs.internal@example.com"),
+                ("qs_internal_2", "QS Internal Two", "qs.internal2@example.com"),
+            )
         )
         cls.portal = new_test_user(
             cls.env,
