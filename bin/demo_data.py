@@ -8,20 +8,43 @@ from datetime import timedelta
 from odoo import fields
 
 ICP = env["ir.config_parameter"].sudo()  # noqa: F821 (env is given by odoo-bin shell)
+if os.environ.get("MR_DNS_PORT"):
+    # bin/run's DNS peer (zone bin/demo_dns_zone.json, a new port on every start): the
+    # Email Health checks read SPF, DKIM and DMARC of example.com and news.example.com there.
+    ICP.set_param("mail_reliability.dns_nameserver", "127.0.0.1")
+    ICP.set_param("mail_reliability.dns_port", os.environ["MR_DNS_PORT"])
+    env.cr.commit()  # noqa: F821
 if ICP.get_param("mail_reliability.demo_loaded"):
     print("demo: already loaded")
 else:
     env = env  # noqa: F821,PLW0127
     port = int(os.environ.get("MR_SMTP_PORT", "2525"))
-    env["ir.mail_server"].create(
+    sink = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_encryption": "none"}
+    Server = env["ir.mail_server"]
+    Server.create({"name": "Local SMTP sink (fault-injecting)", "sequence": 1, **sink})
+    # Two more servers on the same sink show the sending pace (server form > Pacing); mail
+    # goes through them only when it names them (the newsletter, the throttled reminder).
+    paced = Server.create(
         {
-            "name": "Local SMTP sink (fault-injecting)",
-            "smtp_host": "127.0.0.1",
-            "smtp_port": port,
-            "smtp_encryption": "none",
-            "sequence": 1,
+            "name": "Campaign relay (paced)",
+            "sequence": 10,
+            "rate_per_minute": 120,
+            "max_connections": 2,
+            **sink,
         }
     )
+    throttled = Server.create(
+        {
+            "name": "Office relay (throttled)",
+            "sequence": 20,
+            "rate_per_minute": 30,
+            "max_connections": 3,
+            **sink,
+        }
+    )
+    # Committed before mail goes through them: a paced server's per-minute count is kept
+    # on a connection of its own, which must see the server.
+    env.cr.commit()
     domain = env["mail.alias.domain"].search([("name", "=", "example.com")], limit=1) or env[
         "mail.alias.domain"
     ].create({"name": "example.com"})
@@ -71,6 +94,35 @@ else:
         ]
     )
     failing.send(raise_exception=False)
+    # The sink answers "421 4.7.0 Too many messages" to throttled*@: the office relay is
+    # slowed down for 15 minutes (its form says why) and the reminder is retried later.
+    reminder = Mail.create(
+        {
+            "subject": "Payment reminder",
+            "body_html": "<p>Reminder.</p>",
+            "email_from": "admin@example.com",
+            "email_to": "throttled@customer-corp.example.com",
+            "mail_server_id": throttled.id,
+            "auto_delete": False,
+        }
+    )
+    # Committed first: the slow-down is written on a connection of its own, which waits
+    # for a transaction still holding the new mail's reference to the server.
+    env.cr.commit()
+    reminder.send(raise_exception=False)
+    # Event invitations leave from a second sending domain, which has no DKIM key in the
+    # demo DNS zone: the DKIM and bulk-sender health checks say so.
+    events = Mail.create(
+        {
+            "subject": "Invitation: open house on Friday",
+            "body_html": "<p>Join us on Friday.</p>",
+            "email_from": "Demo Events <events@news.example.com>",
+            "email_to": "alice@example.com",
+            "auto_delete": False,
+        }
+    )
+    events.send(raise_exception=False)
+    ICP.set_param("mail_reliability.dkim_selectors", "odoo")
     Mail.create(
         [
             {
@@ -104,6 +156,7 @@ else:
                 "schedule_date": fields.Datetime.now() + timedelta(days=1),
             }
         )
+        mailing.mail_server_id = paced
         mailing.action_put_in_queue()
 
     # Colleagues notified by email: their notifications count against the daily
@@ -130,6 +183,29 @@ else:
         customer.with_user(admin).with_context(mail_notify_force_send=False).message_post(
             body=body, message_type="comment", subtype_xmlid="mail.mt_comment"
         )
+
+    # Delivery statistics of the past two weeks' campaigns (counters only: the mail itself
+    # is long auto-deleted), with one day of more than 5,000 emails to Gmail addresses:
+    # the bulk-sender check then applies Gmail's rules as errors.
+    from odoo.addons.mail_reliability.tools.delivery_stats import DeliveryCounts
+
+    today = fields.Date.today()
+    for days_ago in range(1, 15):
+        counts = DeliveryCounts()
+        scale = 12 if days_ago == 6 else 1  # the big campaign
+        for recipient_domain, sent in (
+            ("gmail.com", 520),
+            ("yahoo.com", 140),
+            ("outlook.com", 180),
+        ):
+            addresses = [f"r{n}@{recipient_domain}" for n in range(sent * scale)]
+            counts.add(addresses, "attempted", mail_server_id=paced.id, sender_domain="example.com")
+            counts.add(addresses, "sent", mail_server_id=paced.id, sender_domain="example.com")
+            bounced = addresses[: len(addresses) // 150]
+            counts.add(
+                bounced, "hard_bounced", mail_server_id=paced.id, sender_domain="example.com"
+            )
+        env["mail.delivery.stats"]._mr_write_counts(counts, day=today - timedelta(days=days_ago))
 
     # The demo shows the daily limit at work (a real database has none unless its
     # administrator sets one: Settings > Emails > Daily Sending Limit).

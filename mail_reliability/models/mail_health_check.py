@@ -46,6 +46,11 @@ BULK_SENDER_DAYS = 30  # days of delivery statistics read for the bulk-sender vo
 PARAM = "mail_reliability.%s"
 
 
+def _shorten(text, size):
+    """``text`` cut to ``size`` characters, an ellipsis saying it was cut."""
+    return text if len(text) <= size else text[: size - 1] + "\u2026"
+
+
 class MailHealthCheck(models.Model):
     _name = "mail.health.check"
     _description = "Email Health Check"
@@ -147,7 +152,7 @@ class MailHealthCheck(models.Model):
                 {
                     "previous_status": check.status,
                     "status": finding.status,
-                    "finding": (finding.finding or "")[:500],
+                    "finding": _shorten(finding.finding or "", 500),
                     "fix": finding.fix or False,
                     "details": "\n".join(finding.details) or False,
                     "last_run": now,

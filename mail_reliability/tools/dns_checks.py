@@ -904,6 +904,15 @@ def bulk_sender_rules(
     return rules, details
 
 
+def _short_uri(uri):
+    """``uri`` as shown in a finding: no query, and no path beyond its first segment
+    (the rest names one mailing and recipient, e.g. ``/mailing/12/unsubscribe_oneclick``)."""
+    head, sep, path = uri.split("?", 1)[0].partition("://")
+    host, slash, path = path.partition("/")
+    first, more, _rest = path.partition("/")
+    return head + sep + host + slash + first + ("/\u2026" if more else "")
+
+
 def one_click_unsubscribe(headers, lang=None):
     """``(passed, text)``: do the ``headers`` of a campaign mail offer one-click
     unsubscribe (RFC 8058): a ``List-Unsubscribe`` with an https URI and
@@ -924,11 +933,11 @@ def one_click_unsubscribe(headers, lang=None):
             _lt(
                 "the one-click unsubscribe link is not https (%(uri)s): set an https "
                 "web.base.url",
-                uri=uris[0].split("?", 1)[0],
+                uri=_short_uri(uris[0]),
             ),
             lang,
         )
     return True, render(
-        _lt("one-click unsubscribe on campaign mail (%(uri)s)", uri=https[0].split("?", 1)[0]),
+        _lt("one-click unsubscribe on campaign mail (%(uri)s)", uri=_short_uri(https[0])),
         lang,
     )

@@ -12,6 +12,10 @@ answers: the client times out, exactly like an unreachable resolver.
     peer.add("smtp.example.test", "A", "127.0.0.1")
     ...
     peer.stop()
+
+``python -m peers.dns_peer --zone FILE --state FILE`` serves a zone from a JSON
+file (``[[name, type, value], ...]``) until SIGTERM/SIGINT and writes its port
+to the state file (JSON); ``bin/run`` uses it for the demo's health checks.
 """
 
 import socket
@@ -115,3 +119,42 @@ class BlackHoleDns:
 
     def stop(self):
         self._sock.close()
+
+
+def main(argv=None):
+    """``python -m peers.dns_peer --zone FILE --state FILE``: serve the zone of FILE
+    (a JSON list of ``[name, type, value]``) until SIGTERM/SIGINT; the state FILE
+    gets the port (JSON). Used by ``bin/run`` for the demo's Email Health checks."""
+    import argparse
+    import contextlib
+    import json
+    import os
+    import signal
+    import time
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--zone", required=True, help="JSON file: [[name, type, value], ...]")
+    parser.add_argument("--state", required=True, help="JSON file to write the port to")
+    options = parser.parse_args(argv)
+    with open(options.zone) as handle:
+        zone = json.load(handle)
+    peer = DnsPeer()
+    for name, rtype, value in zone:
+        peer.add(name, rtype, tuple(value) if isinstance(value, list) else value)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda _signum, _frame: stopping.append(True))
+    peer.start()
+    try:
+        with open(options.state, "w") as handle:
+            json.dump({"host": peer.host, "port": peer.port}, handle)
+        while not stopping:
+            time.sleep(0.5)
+    finally:
+        peer.stop()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(options.state)
+
+
+if __name__ == "__main__":
+    main()
