@@ -196,9 +196,18 @@ class IrMailServer(models.Model):
                 text = self.env._("%(rate)s emails per minute", rate=rate)
             else:
                 text = self.env._("No limit")
-            if pace.slowed(now):
+            if pace.slowed(now) and pace.rate > 0:
                 text = self.env._(
                     "%(pace)s; slowed down until %(time)s because: %(reply)s",
+                    pace=text,
+                    time=server._mr_local_time(pace.slowed_until),
+                    reply=server.slowed_reason or "",
+                )
+            elif pace.slowed(now):
+                # tools.pacing: a server without a rate is never slowed down.
+                text = self.env._(
+                    "%(pace)s; the server asked to slow down (%(reply)s): set Emails per "
+                    "Minute to let Odoo slow down for it until %(time)s",
                     pace=text,
                     time=server._mr_local_time(pace.slowed_until),
                     reply=server.slowed_reason or "",

@@ -499,7 +499,8 @@ class TestPacingSlowDown(PacingCase):
             self.assertEqual(server.slow_level, 1)
             self.assertEqual(
                 server.pace_summary,
-                "No limit; slowed down until 15:15 because: " + server.slowed_reason,
+                f"No limit; the server asked to slow down ({server.slowed_reason}): set "
+                "Emails per Minute to let Odoo slow down for it until 15:15",
             )
             self._run_queue(others.filtered(lambda m: m.state == "outgoing"))
             # Only what the dropped session deferred (as before pacing) waits; nothing is held.
