@@ -90,11 +90,11 @@ class TestCampaignSendPath(SmtpSinkCase):
         self.assertEqual(len(trackers), 2)
         expected = {}
         for mail in mails:
-            (email,) = mail._prepare_outgoing_list()
+            (values,) = mail._prepare_outgoing_list()
             address = tools.email_normalize(mail.email_to)
             trace = mail.mailing_trace_ids
             expected[address] = {
-                "email": email,
+                "email": values,
                 "trace": trace,
                 # Stock's own builders of the per-recipient parts:
                 "oneclick": mailing._get_unsubscribe_oneclick_url(address, mail.res_id),
@@ -114,12 +114,12 @@ class TestCampaignSendPath(SmtpSinkCase):
             message = delivery.message
             headers = parts["email"]["headers"]
             self.assertEqual(message["List-Unsubscribe"], f"<{parts['oneclick']}>")
-            self.assertEqual(message["List-Unsubscribe"], headers["List-Unsubscribe"])
             self.assertEqual(message["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click")
             self.assertEqual(message["Precedence"], "list")
             self.assertEqual(message["X-Auto-Response-Suppress"], "OOF")
-            self.assertEqual(delivery.mail_from, headers["Return-Path"])
-            html = message.get_body(("html",)).get_content()
+            for name in ("List-Unsubscribe", "List-Unsubscribe-Post", "Precedence"):
+                self.assertEqual(message[name], headers[name])
+            html = message.get_body(("html",)).get_content().replace("\r\n", "\n")
             self.assertEqual(html.strip(), parts["email"]["body"].strip())
             for part in ("pixel", "unsubscribe", "view"):
                 self.assertIn(parts[part], html)
