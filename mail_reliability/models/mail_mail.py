@@ -707,6 +707,16 @@ class MailMail(models.Model):
             addresses=", ".join(repr(a) for a in addresses) or self.env._("(empty)"),
         )
 
+    def _mr_failure_pending(self):
+        """Whether the send run holds a failure of this mail that
+        :meth:`_mr_apply_outcome` has yet to apply (a verdict for the whole mail or
+        recipients refused): when not, and stock passed no failure either, the mail
+        keeps the state stock gave it. Reads nothing from the database."""
+        self.ensure_one()
+        run = send_run.current(self.env)
+        entry = run.outcomes.get((self.message_id or "").strip()) if run else None
+        return bool(entry and (entry.verdict or entry.refused))
+
     def _mr_apply_outcome(
         self, success_pids, failure_reason=False, failure_type=None, verdict=None, disconnected=None
     ):

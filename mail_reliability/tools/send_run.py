@@ -118,6 +118,9 @@ class SendRun:
     pacing: dict = dataclasses.field(default_factory=dict)  # {server id: Pace}
     # ir.mail_server: default bounce / from addresses per user and companies
     defaults: dict = dataclasses.field(default_factory=dict)
+    # mail.mail (Email Marketing bridge): a campaign's attachment contents, each
+    # base64-encoded once per run ({content: SharedContent}, its tools/attachment_parts.py)
+    shared_attachments: dict = dataclasses.field(default_factory=dict)
     # mail.message: ids whose chatter update waits for the end of a failed batch
     # ({id: None}, in the order they came); None: not collecting
     bus_updates: dict | None = None

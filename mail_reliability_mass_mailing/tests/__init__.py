@@ -9,3 +9,5 @@ from . import test_mailing_queue
 from . import test_mailing_retention
 from . import test_delivery_issue
 from . import test_bulk_sender
+from . import test_campaign_send_path
+from . import test_attachment_parts
