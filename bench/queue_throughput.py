@@ -114,7 +114,8 @@ def _lane_sink():
             if reply.startswith("250"):
                 found = SUBJECT_RE.search(envelope.content.decode("utf-8", "replace"))
                 with self.sink.order_lock:
-                    self.sink.order.append((id(session), int(found.group(1)) if found else -1))
+                    # the session, not id(session): a finished session's id can be reused
+                    self.sink.order.append((session, int(found.group(1)) if found else -1))
             return reply
 
     class LaneSink(sink_module.SmtpSink):

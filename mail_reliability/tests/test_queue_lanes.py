@@ -235,7 +235,8 @@ class TestQueueLaneClaims(SmtpSinkCase):
 class _SessionHandler(SmtpSink.handler_class):
     async def handle_DATA(self, server, session, envelope):
         reply = await super().handle_DATA(server, session, envelope)
-        self.sink.sessions.append((id(session), envelope.rcpt_tos[0]))
+        # the session itself, not id(session): a finished session's id can be reused
+        self.sink.sessions.append((session, envelope.rcpt_tos[0]))
         return reply
 
 
