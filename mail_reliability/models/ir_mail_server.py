@@ -374,7 +374,7 @@ class IrMailServer(models.Model):
                 message=message,
             )
         except pg_errors.LockNotAvailable:
-            self._mr_ledger_busy(message_id)
+            raise self._mr_ledger_busy(message_id) from None
         if refusal:
             verdict = self._mr_quota_verdict(refusal)
             _outcome(self.env, message_id).verdict = verdict
@@ -396,7 +396,10 @@ class IrMailServer(models.Model):
         """The daily limit could not be counted within the ledger's lock timeout (a
         row lock held by another transaction, maybe the very one sending): the email
         is not sent, it is deferred like a temporary failure and retried later, and
-        the rest of the sending batch waits queued (``run.ledger_busy``)."""
+        the rest of the sending batch waits queued (``run.ledger_busy``).
+
+        :return: the :class:`LedgerBusy` to raise
+        """
         seconds = quota_usage.LEDGER_LOCK_TIMEOUT
         _logger.warning(
             "email %s not sent, deferred: its daily-limit unit could not be counted, the "
@@ -421,7 +424,7 @@ class IrMailServer(models.Model):
         run = send_run.current(self.env)
         if run is not None:
             run.ledger_busy = True
-        raise LedgerBusy(self.env._("Daily limit not counted"), message) from None
+        return LedgerBusy(self.env._("Daily limit not counted"), message)
 
     def _mr_send_classified(self, message, message_id, mail_server_id, smtp_server, *args, **kw):
         """Stock send_email, with the SMTP outcome classified. Returns (result, accepted)."""
