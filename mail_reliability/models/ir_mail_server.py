@@ -32,6 +32,7 @@ import logging
 import smtplib
 
 import pytz
+from psycopg2 import errors as pg_errors
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
@@ -39,7 +40,7 @@ from odoo.exceptions import ValidationError
 from odoo.addons.base.models.ir_mail_server import MailDeliveryException
 
 from ..tools import pacing, send_run
-from ..tools.constants import QUOTA, QUOTA_RESET_CRON_XMLID
+from ..tools.constants import QUOTA, QUOTA_RESET_CRON_XMLID, TEMPORARY
 from ..tools.redaction import redact_export
 from ..tools.smtp_reply import reply_text
 from ..tools.smtp_status import (
@@ -48,6 +49,7 @@ from ..tools.smtp_status import (
     classify_refused_recipients,
     explain_failure,
 )
+from . import mail_quota_usage as quota_usage
 
 _logger = logging.getLogger(__name__)
 
@@ -63,6 +65,11 @@ class QuotaHeld(MailDeliveryException):
     """The daily limit held an email back: an expected outcome, not a crash."""
 
 
+class LedgerBusy(MailDeliveryException):
+    """The daily limit's ledger timed out on a row lock: the email was not sent and
+    is deferred (``send_email`` has logged why)."""
+
+
 class _QuietQuotaHolds(logging.Filter):
     """Stock ``mail.mail._send`` logs a traceback for every failed mail. For mail
     held back by the daily limit that is one traceback per held mail, all alike:
@@ -71,7 +78,7 @@ class _QuietQuotaHolds(logging.Filter):
 
     def filter(self, record):
         exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, QuotaHeld):
+        if isinstance(exc, QuotaHeld | LedgerBusy):
             record.levelno, record.levelname = logging.INFO, "INFO"
             record.exc_info = record.exc_text = None
         return True
@@ -369,11 +376,14 @@ class IrMailServer(models.Model):
         session = kwargs.get("smtp_session")
         Usage = self.env["mail.quota.usage"]
         server = self._mr_quota_server(mail_server_id, smtp_server, session, message)
-        reservations, refusal = Usage._reserve(
-            server,
-            marketing=bool(self.env.context.get(send_run.MARKETING_CONTEXT_KEY)),
-            message=message,
-        )
+        try:
+            reservations, refusal = Usage._reserve(
+                server,
+                marketing=bool(self.env.context.get(send_run.MARKETING_CONTEXT_KEY)),
+                message=message,
+            )
+        except pg_errors.LockNotAvailable:
+            raise self._mr_ledger_busy(message_id) from None
         if refusal:
             verdict = self._mr_quota_verdict(refusal)
             _outcome(self.env, message_id).verdict = verdict
@@ -390,6 +400,40 @@ class IrMailServer(models.Model):
                 Usage._release(reservations, message=message)
             self._mr_slow_down_if_throttled(server, message_id)
         return result
+
+    def _mr_ledger_busy(self, message_id):
+        """The daily limit could not be counted within the ledger's lock timeout (a
+        row lock held by another transaction, maybe the very one sending): the email
+        is not sent, it is deferred like a temporary failure and retried later, and
+        the rest of the sending batch waits queued (``run.ledger_busy``).
+
+        :return: the :class:`LedgerBusy` to raise
+        """
+        seconds = quota_usage.LEDGER_LOCK_TIMEOUT
+        _logger.warning(
+            "email %s not sent, deferred: its daily-limit unit could not be counted, the "
+            "ledger waited more than %s s for a row lock held by another transaction",
+            message_id,
+            seconds,
+        )
+        message = self.env._(
+            "Not sent yet: the daily limit could not be counted, a database lock was held "
+            "by another transaction for more than %(seconds)s seconds. Odoo retries "
+            "automatically.",
+            seconds=seconds,
+        )
+        _outcome(self.env, message_id).verdict = SmtpVerdict(
+            failure_type=TEMPORARY,
+            smtp_code=None,
+            smtp_status=None,
+            permanent=False,
+            explanation=message,
+            message=message,
+        )
+        run = send_run.current(self.env)
+        if run is not None:
+            run.ledger_busy = True
+        return LedgerBusy(self.env._("Daily limit not counted"), message)
 
     def _mr_send_classified(self, message, message_id, mail_server_id, smtp_server, *args, **kw):
         """Stock send_email, with the SMTP outcome classified. Returns (result, accepted)."""
@@ -574,6 +618,14 @@ class IrMailServer(models.Model):
             return now + pacing.CONNECTION_RETRY
         try:
             return self._mr_take_send_slot(server, rate)
+        except pg_errors.LockNotAvailable:  # the ledger's lock timeout
+            _logger.warning(
+                "server %s: pace not counted, emails left queued: its row was locked by "
+                "another transaction for more than %s s",
+                server.id,
+                quota_usage.LEDGER_LOCK_TIMEOUT,
+            )
+            return now + pacing.CONNECTION_RETRY
         except Exception:  # e.g. no database connection left: wait rather than overshoot
             _logger.warning(
                 "server %s: pace not counted, emails left queued", server.id, exc_info=True
@@ -634,8 +686,11 @@ class IrMailServer(models.Model):
             pace = self._mr_pace(self.sudo().browse(server_id))
             with self.env["mail.quota.usage"]._ledger_transaction() as cr:
                 # The slow-down as every process sees it, locked until ours is written.
+                # NO KEY UPDATE: the sending transaction may hold KEY SHARE on the row
+                # (a mail_mail it inserted references it) while it waits for this one.
                 cr.execute(
-                    "SELECT slowed_until, slow_level FROM ir_mail_server WHERE id = %s FOR UPDATE",
+                    """SELECT slowed_until, slow_level FROM ir_mail_server
+                        WHERE id = %s FOR NO KEY UPDATE""",
                     [server_id],
                 )
                 row = cr.fetchone()

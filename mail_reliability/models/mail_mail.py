@@ -25,7 +25,7 @@ import contextlib
 import logging
 import smtplib
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from psycopg2 import errors as pg_errors
 from psycopg2 import extensions as psycopg2_ext
@@ -55,6 +55,8 @@ TEXT_FIELDS = ("email_to", "email_cc", "body_html", "references", "headers")
 # Set by mark_outgoing for its write: a requeued mail gets a fresh retry window.
 REQUEUE_CONTEXT_KEY = "mail_reliability_requeue"
 REQUEUE_VALS = {"scheduled_date": False, "retry_count": 0, "first_attempt_date": False}
+# When the rest of a batch left queued by a locked daily-limit ledger is tried again.
+LEDGER_RETRY = timedelta(minutes=1)
 # The queue's order (oldest due first; a mail scheduled for later counts from its
 # schedule): the cron's search and the lanes' claim (_mr_claim_queue_head) share it.
 FIFO_ORDER = SQL(
@@ -477,7 +479,7 @@ class MailMail(models.Model):
 
         Steps 3-5 of the send path (``tools/send_run.py``).
         """
-        with send_run.opened(self.env):  # the run send() opened, or one of its own
+        with send_run.opened(self.env) as run:  # the run send() opened, or one of its own
             # The marketing flag is read by ir.mail_server.send_email: bulk marketing
             # yields to the daily limit's transactional reserve.
             context = {
@@ -546,6 +548,17 @@ class MailMail(models.Model):
                         self.env.cr.commit()  # pylint: disable=invalid-commit
                     if raise_exception:
                         raise
+                    break
+                if run.ledger_busy:
+                    # The daily-limit ledger timed out on a lock (this mail is deferred):
+                    # the rest of the batch would wait as long for it, one mail at a time.
+                    run.ledger_busy = False
+                    rest = batch[position + 1 :]
+                    if rest:
+                        rest._mr_trigger_queue(fields.Datetime.now() + LEDGER_RETRY)
+                        _logger.warning(
+                            "daily-limit ledger locked: %s mail(s) left queued", len(rest)
+                        )
                     break
             return True
 

@@ -44,6 +44,10 @@ DATABASE_SCOPE = "database"
 LEASE_MAX = 100
 # First key of the advisory locks on mail_quota_lease rows (the second is the row id).
 LEASE_LOCK_SPACE = 0x6D724C51  # "mrLQ"
+# Longest wait of a ledger statement for a row lock, in seconds. The transaction that
+# sends waits for the ledger: a row it has locked itself would otherwise make both wait
+# for ever, unseen by PostgreSQL's deadlock detection.
+LEDGER_LOCK_TIMEOUT = 5
 
 
 @dataclass(frozen=True)
@@ -160,22 +164,32 @@ class MailQuotaUsage(models.Model):
         In a test thread it is a savepoint in the test's own transaction, so tests
         stay isolated. Inside a send run it runs on the run's own ledger
         connection; otherwise on a cursor of its own.
+
+        On its own connection a statement waits at most :data:`LEDGER_LOCK_TIMEOUT`
+        seconds for a row lock, then raises ``psycopg2.errors.LockNotAvailable``:
+        the caller's transaction, waiting for this one, may hold that lock itself.
         """
         if self._ledger_in_test_transaction():
             with self.env.cr.savepoint(flush=False):
                 yield self.env.cr
             return
+        lock_timeout = f"{LEDGER_LOCK_TIMEOUT}s"
         run = self._send_run()
         if run is None:
             with self.env.registry.cursor() as cr:
-                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                cr.execute(
+                    "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = %s",
+                    [lock_timeout],
+                )
                 yield cr
             return
         if run.ledger_cursor is None:
             cr = run.ledger_cursor = self.env.registry.cursor()
             cr.connection.autocommit = True  # transactions are opened explicitly below
         cr = run.ledger_cursor
-        cr.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        cr.execute(
+            "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = %s", [lock_timeout]
+        )
         try:
             yield cr
         except BaseException:
@@ -561,7 +575,10 @@ class MailQuotaUsage(models.Model):
         internal = self._to_internal_users(message)
         run = send_run.current(self.env)
         if run is None:
-            self._return_units({reservation: 1 for reservation in reservations}, internal)
+            try:
+                self._return_units({reservation: 1 for reservation in reservations}, internal)
+            except Exception:  # e.g. the ledger's lock timeout: never hide the email's failure
+                _logger.warning("a refused email's daily-limit unit stays counted", exc_info=True)
             return
         leases = run.leases
         try:

@@ -51,3 +51,4 @@ from . import test_queue_lanes
 from . import test_ui_insight
 from . import test_ui_pacing
 from . import test_migrations
+from . import test_ledger_locks

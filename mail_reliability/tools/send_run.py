@@ -109,6 +109,8 @@ class SendRun:
     ledger_cursor: object = None  # the ledger's own autocommit connection, once opened
     leases: dict = dataclasses.field(default_factory=dict)  # {Reservation: Lease}
     expected: int = 1  # emails still to come in this batch (sizes the next lease)
+    # a ledger statement ran into its lock timeout: the rest of the batch waits queued
+    ledger_busy: bool = False
     quota_settings: tuple | None = None  # (daily_limit, timezone, reserve), read once
     server_quota: dict = dataclasses.field(default_factory=dict)  # {server id: settings}
     servers: dict = dataclasses.field(default_factory=dict)  # {server id: ir.mail_server}
