@@ -70,10 +70,15 @@ class HarnessHandler(smtp_sink._Handler):
     async def handle_DATA(self, server, session, envelope):
         reply = await super().handle_DATA(server, session, envelope)
         sink = self.sink
+        if reply.startswith("250"):
+            token = sink.last_token  # recorded by super() just now (no await in between)
+            with sink.changed:
+                # The last mail of each open session: a client killed now may not have
+                # committed it (with several clients, last_token may be another's).
+                sink.open_sessions[session] = token
         if sink.reply_delay and reply.startswith("250"):
             # The message is accepted (recorded) but the client has no 250 yet: the
             # window in which a crash of the client makes a duplicate unavoidable.
-            token = sink.last_token
             with sink.changed:
                 sink.unanswered.add(token)
                 sink.changed.notify_all()
@@ -83,6 +88,11 @@ class HarnessHandler(smtp_sink._Handler):
                 with sink.changed:
                     sink.unanswered.discard(token)
         return reply
+
+    async def handle_QUIT(self, server, session, envelope):
+        with self.sink.changed:  # closed cleanly: its last mail was answered
+            self.sink.open_sessions.pop(session, None)
+        return "221 Bye"
 
 
 class HarnessSink(smtp_sink.SmtpSink):
@@ -96,6 +106,7 @@ class HarnessSink(smtp_sink.SmtpSink):
         self.tokens = collections.Counter()
         self.last_token = None
         self.unanswered = set()
+        self.open_sessions = {}  # {session: token of its last accepted mail}
         self.reply_delay = 0.0
         self.down_after = None
         self.down = False
@@ -107,6 +118,7 @@ class HarnessSink(smtp_sink.SmtpSink):
             self.tokens.clear()
             self.last_token = None
             self.unanswered.clear()
+            self.open_sessions.clear()
             self.reply_delay = 0.0
             self.down_after = None
             self.down = False
@@ -605,14 +617,16 @@ class Harness:
         )
         kill_at = total // 3
         self.sink.wait_for(lambda s: s.unanswered and s.accepted("lanes") >= kill_at, 300)
+        # In flight at the kill: the victim's last mail, unanswered or answered but not yet
+        # committed, is the last of one of the open sessions (two lanes: one each).
         with self.sink.changed:
-            in_flight = set(self.sink.unanswered) | {self.sink.last_token}
+            in_flight = set(self.sink.unanswered) | set(self.sink.open_sessions.values())
             accepted = self.sink.accepted("lanes")
         victim.kill()
         victim.wait()
         time.sleep(0.2)  # a message written before the kill may be read after it
         with self.sink.changed:
-            in_flight |= {self.sink.last_token}
+            in_flight |= set(self.sink.open_sessions.values())
         with self.env() as env:
             env.cr.execute(
                 """SELECT count(*) FROM mail_mail WHERE id = ANY(%s) AND state = 'outgoing'
