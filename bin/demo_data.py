@@ -106,9 +106,6 @@ else:
             "auto_delete": False,
         }
     )
-    # Committed first: the slow-down is written on a connection of its own, which waits
-    # for a transaction still holding the new mail's reference to the server.
-    env.cr.commit()
     reminder.send(raise_exception=False)
     # Event invitations leave from a second sending domain, which has no DKIM key in the
     # demo DNS zone: the DKIM and bulk-sender health checks say so.
